@@ -1,0 +1,46 @@
+# Two commands for a fresh machine with Python 3.11+ and make:
+#   make run   - set up .venv and train a model on the embedded digits dataset
+#   make test  - set up .venv with the dev extras and run the whole suite
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+
+.PHONY: run test lint bench docs graphviz clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# Stamp files make re-installs happen only when pyproject.toml changes.
+$(VENV)/.run-installed: pyproject.toml | $(PY)
+	$(PIP) install -q -e ".[train,viz]"
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(PY)
+	$(PIP) install -q -e ".[dev]"
+	touch $@
+
+run: $(VENV)/.run-installed
+	$(PY) examples/train.py
+
+# The Graphviz `dot` binary renders drawings; install it where we may (root with apt).
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get install -y -q graphviz >/dev/null 2>&1 || \
+	     (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q graphviz >/dev/null 2>&1)) \
+	    || echo "note: could not install graphviz; rendering tests will report it"; \
+	  else echo "note: Graphviz 'dot' not found; install it (apt-get install graphviz / brew install graphviz)"; fi; }
+
+test: $(VENV)/.dev-installed graphviz
+	$(PY) -m pytest -n 2 tests
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check tapegrad tests examples benchmarks
+
+bench: $(VENV)/.dev-installed
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
