@@ -1,0 +1,22 @@
+"""tapegrad: tape-based functional automatic differentiation on jax.numpy.
+
+Example:
+    >>> import tapegrad as tg
+    >>> float(tg.grad(lambda x: x * x * x)(2.0))
+    12.0
+"""
+# ruff: noqa: E402, I001  (import order: core, rules via the tnp namespace, then the transforms)
+from tapegrad.core.tape import Tape
+from tapegrad.core.tracer import Tracer
+from tapegrad import numpy
+from tapegrad.transforms import (
+    checkpoint, custom_vjp, grad, hessian, jacfwd, jacobian, jacrev, jvp, make_tape, stop_gradient,
+    value_and_grad, vjp,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tape", "Tracer", "checkpoint", "custom_vjp", "grad", "hessian", "jacfwd", "jacobian", "jacrev", "jvp",
+    "make_tape", "numpy", "stop_gradient", "value_and_grad", "vjp",
+]

@@ -1,0 +1,223 @@
+"""Primitives, ``bind``, and the one place where broadcasting is undone.
+
+A :class:`Primitive` is a named forward function (``impl``, a jax.numpy/lax
+call) plus one VJP rule per differentiable argument. Rules are written with
+tapegrad ops, so when an outer level is live, the backward pass is itself
+recorded: that is all higher-order derivatives need.
+
+``bind`` is the hot path of the whole library. It finds the innermost level
+among the arguments, unwraps only that level's tracers, applies the primitive to
+the values underneath (which may be tracers of outer levels: the same ``bind``
+handles them one level down), and records one :class:`Entry`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from tapegrad.core.source import format_where_long, user_frame
+from tapegrad.core.tape import Entry
+from tapegrad.core.tracer import Aval, Tracer
+
+Rule = Callable[..., Any]
+
+# Only values of these dtypes carry gradients; integer and boolean results of a
+# differentiable primitive (e.g. `astype(int)`) come back as plain arrays.
+INEXACT = frozenset(
+    np.dtype(t) for t in (jnp.bfloat16, np.float16, np.float32, np.float64, np.complex64, np.complex128)
+)
+
+REGISTRY: dict[str, Primitive] = {}
+
+
+class Primitive:
+    """A differentiable operation: forward ``impl`` and per-argument VJP rules.
+
+    ``vjps[i](g, out, *args, **params)`` returns the cotangent of argument ``i``
+    (or ``None`` for zero), with ``g`` the output cotangent. Rules ignore
+    broadcasting: the sweep sums each cotangent back to its argument's shape.
+
+    ``save_args`` / ``save_out`` say which residuals the rules read. Where a rule
+    needs only shapes, the tape keeps an :class:`Aval` instead of the array.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import tapegrad.numpy as tnp
+        >>> sin_p = Primitive("my_sin", jnp.sin)
+        >>> sin_p.defvjp(lambda g, out, x: g * tnp.cos(x))  # doctest: +ELLIPSIS
+        <Primitive my_sin>
+    """
+
+    __slots__ = ("name", "impl", "vjps", "vjp_all", "save_args", "save_out", "multiple_results",
+                 "differentiable")
+
+    def __init__(self, name: str, impl: Callable[..., Any], *, save_args: bool = True,
+                 save_out: bool = False, multiple_results: bool = False, differentiable: bool = True,
+                 register: bool = True) -> None:
+        self.name = name
+        self.impl = impl
+        self.vjps: Sequence[Rule | None] = ()
+        self.vjp_all: Rule | None = None
+        self.save_args = save_args
+        self.save_out = save_out
+        self.multiple_results = multiple_results
+        self.differentiable = differentiable
+        if register:
+            REGISTRY[name] = self
+
+    def defvjp(self, *rules: Rule | None) -> Primitive:
+        """One rule per positional argument; ``None`` marks a non-differentiable one."""
+        self.vjps = rules
+        return self
+
+    def defvjp_all(self, rule: Rule) -> Primitive:
+        """A single rule ``rule(g, out, *args, **params) -> tuple`` of all argument cotangents."""
+        self.vjp_all = rule
+        return self
+
+    def vjp(self, g: Any, entry: Entry) -> Sequence[Any]:
+        """The cotangents of ``entry``'s arguments given its output cotangent ``g``."""
+        args, params = entry.args, entry.params
+        if self.vjp_all is not None:
+            return self.vjp_all(g, entry.out, *args, **params)
+        rules = self.vjps
+        cts: list[Any] = []
+        for i, aid in enumerate(entry.in_ids):
+            rule = rules[i] if i < len(rules) else None
+            cts.append(None if aid is None or rule is None else rule(g, entry.out, *args, **params))
+        return cts
+
+    def __call__(self, *args: Any, **params: Any) -> Any:
+        return bind(self, args, params)
+
+    def __repr__(self) -> str:
+        return f"<Primitive {self.name}>"
+
+
+def nondifferentiable(name: str, impl: Callable[..., Any], multiple_results: bool = False) -> Primitive:
+    """Declare an op with no derivative (comparisons, floor, argmax, …).
+
+    Its result is a plain array at every level: no tape entry, no gradient.
+    """
+    return Primitive(name, impl, differentiable=False, multiple_results=multiple_results)
+
+
+def bind(prim: Primitive, args: tuple, params: dict) -> Any:
+    """Apply ``prim`` to ``args``, recording on the innermost live level among them."""
+    top = None
+    for a in args:
+        if type(a) is Tracer:
+            t = a.trace
+            if top is None or t.level > top.level:
+                top = t
+    if top is None:
+        try:
+            return prim.impl(*args, **params)
+        except (TypeError, ValueError, IndexError) as e:
+            raise op_error(prim, args, params, e) from e
+    if not prim.differentiable:
+        return bind(prim, tuple(a.primal() if type(a) is Tracer else a for a in args), params)
+    if not top.alive:
+        raise leaked_tracer_error(prim, top)
+
+    vals = tuple(a.value if type(a) is Tracer and a.trace is top else a for a in args)
+    out = bind(prim, vals, params)
+
+    in_ids = tuple(a.id if type(a) is Tracer and a.trace is top else None for a in args)
+    saved = vals if prim.save_args else tuple(
+        Aval(tuple(v.shape), v.dtype) if hasattr(v, "shape") else v for v in vals)
+    return record(top, prim, in_ids, saved, out, params)
+
+
+def record(top: Any, prim: Primitive, in_ids: tuple, saved: tuple, out: Any, params: dict) -> Any:
+    """Wrap ``out`` in tracers of level ``top`` and append one entry to its tape.
+
+    Integer and boolean outputs stay plain arrays: no gradient flows through them.
+    """
+    if prim.multiple_results:
+        results = []
+        out_ids = []
+        for o in out:
+            if o.dtype in INEXACT:
+                t = Tracer(o, top, top.new_id())
+                results.append(t)
+                out_ids.append(t.id)
+            else:
+                results.append(o)
+                out_ids.append(None)
+        out_ids = tuple(out_ids)
+        out_avals = tuple((tuple(o.shape), o.dtype) for o in out)
+        result: Any = tuple(results) if isinstance(out, tuple) else results
+    else:
+        if out.dtype not in INEXACT:
+            return out
+        result = Tracer(out, top, top.new_id())
+        out_ids = (result.id,)
+        out_avals = ((tuple(out.shape), out.dtype),)
+    top.tape.entries.append(Entry(prim, in_ids, out_ids, saved, out if prim.save_out else None,
+                                  params, out_avals, user_frame(2)))
+    return result
+
+
+def describe(x: Any) -> str:
+    """``f32[2,3]`` for an array (or tracer), ``3.0`` for a Python scalar."""
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return f"{np.dtype(x.dtype).name}{list(x.shape)}".replace(" ", "")
+    if isinstance(x, (int, float, complex, bool)):
+        return repr(x)
+    return type(x).__name__
+
+
+def op_error(prim: Primitive, args: tuple, params: dict, e: Exception) -> Exception:
+    """The same exception type, naming the op, the operands and the user's line."""
+    operands = ", ".join(describe(a) for a in args)
+    shown = {k: v for k, v in params.items() if not hasattr(v, "shape")}
+    extra = f" with {shown}" if shown else ""
+    msg = (f"tapegrad op '{prim.name}' failed on operands ({operands}){extra} "
+           f"at {format_where_long(user_frame(2))}: {e}")
+    try:
+        return type(e)(msg)
+    except Exception:
+        return (TypeError if isinstance(e, TypeError) else ValueError)(msg)
+
+
+def leaked_tracer_error(prim: Primitive, trace: Any) -> Exception:
+    return TypeError(
+        f"tapegrad op '{prim.name}' received a Tracer of level {trace.level} whose transform has "
+        f"already returned (at {format_where_long(user_frame(2))}). A tracer escaped its transform, "
+        "e.g. through a global or a closure kept after grad() returned; return values instead.")
+
+
+# --- The three structural primitives the backward sweep itself emits. -----------
+# They live in core because undoing broadcasting is the core's job; each one's
+# rule is the other's forward (sum_to and broadcast_to are transposes).
+
+def _sum_to_impl(x: Any, shape: tuple[int, ...]) -> Any:
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1)
+    if axes:
+        x = jnp.sum(x, axis=axes)
+    return jnp.reshape(x, shape)
+
+
+sum_to_p = Primitive("sum_to", _sum_to_impl, save_args=False)
+broadcast_to_p = Primitive("broadcast_to", lambda x, shape: jnp.broadcast_to(x, shape), save_args=False)
+convert_p = Primitive("convert_element_type", lambda x, dtype: lax.convert_element_type(x, dtype),
+                      save_args=False)
+sum_to_p.defvjp(lambda g, out, x, shape: broadcast_to_p(g, shape=tuple(x.shape)))
+broadcast_to_p.defvjp(lambda g, out, x, shape: sum_to_p(g, shape=tuple(x.shape)))
+convert_p.defvjp(lambda g, out, x, dtype: convert_p(g, dtype=x.dtype))
+
+
+def unbroadcast(ct: Any, like: Any) -> Any:
+    """Sum ``ct`` down to ``like``'s shape and cast it to ``like``'s dtype: the one place."""
+    if tuple(ct.shape) != tuple(like.shape):
+        ct = sum_to_p(ct, shape=tuple(like.shape))
+    if ct.dtype != like.dtype:
+        ct = convert_p(ct, dtype=like.dtype)
+    return ct

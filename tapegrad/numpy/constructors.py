@@ -1,0 +1,116 @@
+"""Array constructors and shape queries. Constructors make constants (plain JAX arrays)."""
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+
+from tapegrad.core.tracer import Tracer
+
+
+def asarray(a: Any, dtype: Any = None) -> Any:
+    """``a`` as an array; a tracer stays a tracer (its gradient is kept).
+
+    Example:
+        >>> import tapegrad.numpy as tnp
+        >>> tnp.asarray([1.0, 2.0]).shape
+        (2,)
+    """
+    if type(a) is Tracer:
+        return a if dtype is None else a.astype(dtype)
+    if isinstance(a, (list, tuple)) and any(type(v) is Tracer for v in _leaves(a)):
+        from tapegrad.numpy import stack
+
+        out = stack([asarray(v) for v in a])
+        return out if dtype is None else out.astype(dtype)
+    return jnp.asarray(a, dtype=dtype)
+
+
+def _leaves(seq: Any) -> list[Any]:
+    out: list[Any] = []
+    stack = [seq]
+    while stack:
+        s = stack.pop()
+        if isinstance(s, (list, tuple)):
+            stack.extend(s)
+        else:
+            out.append(s)
+    return out
+
+
+def array(object: Any, dtype: Any = None, copy: bool = True) -> Any:
+    """A new array from ``object`` (lists of tracers are stacked, keeping gradients)."""
+    return asarray(object, dtype=dtype)
+
+
+def zeros(shape: Any, dtype: Any = None) -> Any:
+    """A constant array of zeros."""
+    return jnp.zeros(shape, dtype=dtype)
+
+
+def ones(shape: Any, dtype: Any = None) -> Any:
+    """A constant array of ones."""
+    return jnp.ones(shape, dtype=dtype)
+
+
+def full(shape: Any, fill_value: Any, dtype: Any = None) -> Any:
+    """A constant array filled with ``fill_value``."""
+    if type(fill_value) is Tracer:
+        from tapegrad.numpy import broadcast_to
+
+        return broadcast_to(fill_value if dtype is None else fill_value.astype(dtype), shape)
+    return jnp.full(shape, fill_value, dtype=dtype)
+
+
+def zeros_like(a: Any, dtype: Any = None, shape: Any = None) -> Any:
+    """Zeros with the shape and dtype of ``a`` (a constant: no gradient flows)."""
+    return jnp.zeros(_shape_of(a) if shape is None else shape, dtype=dtype or result_type(a))
+
+
+def ones_like(a: Any, dtype: Any = None, shape: Any = None) -> Any:
+    """Ones with the shape and dtype of ``a`` (a constant)."""
+    return jnp.ones(_shape_of(a) if shape is None else shape, dtype=dtype or result_type(a))
+
+
+def full_like(a: Any, fill_value: Any, dtype: Any = None) -> Any:
+    """``fill_value`` with the shape and dtype of ``a`` (a constant)."""
+    return jnp.full(_shape_of(a), fill_value, dtype=dtype or result_type(a))
+
+
+def arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None) -> Any:
+    """Evenly spaced values in ``[start, stop)`` (a constant)."""
+    return jnp.arange(start, stop, step, dtype=dtype)
+
+
+def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype: Any = None) -> Any:
+    """``num`` evenly spaced values from ``start`` to ``stop`` (a constant)."""
+    return jnp.linspace(start, stop, num, endpoint=endpoint, dtype=dtype)
+
+
+def eye(N: int, M: int | None = None, k: int = 0, dtype: Any = None) -> Any:
+    """An identity-like matrix (a constant)."""
+    return jnp.eye(N, M, k, dtype=dtype)
+
+
+def _shape_of(a: Any) -> tuple[int, ...]:
+    """The shape of ``a`` (an array, tracer or number)."""
+    return tuple(a.shape) if hasattr(a, "shape") else np.shape(a)
+
+
+shape = _shape_of
+
+
+def ndim(a: Any) -> int:
+    """The number of dimensions of ``a``."""
+    return len(_shape_of(a))
+
+
+def size(a: Any) -> int:
+    """The number of elements of ``a``."""
+    return int(np.prod(_shape_of(a), dtype=np.int64))
+
+
+def result_type(*args: Any) -> Any:
+    """The dtype jax.numpy would give an operation on ``args``."""
+    return jnp.result_type(*[a.dtype if hasattr(a, "dtype") else a for a in args])

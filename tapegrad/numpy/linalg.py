@@ -1,0 +1,2 @@
+"""``tnp.linalg``: differentiable linear algebra (rules in ``tapegrad.rules.linalg``)."""
+# ruff: noqa: F401

@@ -1,0 +1,79 @@
+"""Operators and array methods of :class:`~tapegrad.Tracer`, as ordinary tnp calls.
+
+Attached here (not in ``core``) because they are primitives, and the core
+knows none. The list is explicit: what a tracer supports is readable below.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import tapegrad.numpy as tnp
+from tapegrad.core.primitive import Primitive
+from tapegrad.core.tracer import Tracer
+from tapegrad.rules.shape import IndexUpdateHelper
+
+
+def _swap(f):
+    return lambda self, other: f(other, self)
+
+
+def _reduce(name):
+    # Looked up at call time: the reductions family registers after this table.
+    def method(self, axis=None, keepdims=False, **kw):
+        return getattr(tnp, name)(self, axis=axis, keepdims=keepdims, **kw)
+    return method
+
+
+def _reshape(self, *shape: Any) -> Any:
+    return tnp.reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+
+
+def _transpose(self, *axes: Any) -> Any:
+    return tnp.transpose(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else (axes or None))
+
+
+METHODS = {
+    "__add__": tnp.add, "__radd__": _swap(tnp.add),
+    "__sub__": tnp.subtract, "__rsub__": _swap(tnp.subtract),
+    "__mul__": tnp.multiply, "__rmul__": _swap(tnp.multiply),
+    "__truediv__": tnp.divide, "__rtruediv__": _swap(tnp.divide),
+    "__floordiv__": tnp.floor_divide, "__rfloordiv__": _swap(tnp.floor_divide),
+    "__mod__": tnp.mod, "__rmod__": _swap(tnp.mod),
+    "__pow__": tnp.power, "__rpow__": _swap(tnp.power),
+    "__matmul__": tnp.matmul, "__rmatmul__": _swap(tnp.matmul),
+    "__neg__": tnp.negative, "__pos__": lambda self: self, "__abs__": tnp.abs,
+    # Comparisons give plain boolean arrays: no gradient, usable in Python `if` when eager.
+    "__lt__": tnp.less, "__le__": tnp.less_equal, "__gt__": tnp.greater, "__ge__": tnp.greater_equal,
+    "__eq__": tnp.equal, "__ne__": tnp.not_equal,
+    "__getitem__": tnp.getitem,
+    "__iter__": lambda self: (self[i] for i in range(self.shape[0])) if self.ndim else iter_0d(self),
+    "sum": _reduce("sum"), "mean": _reduce("mean"), "max": _reduce("max"), "min": _reduce("min"),
+    "prod": _reduce("prod"), "var": _reduce("var"), "std": _reduce("std"),
+    "argmax": lambda self, axis=None, keepdims=False: tnp.argmax(self, axis=axis, keepdims=keepdims),
+    "argmin": lambda self, axis=None, keepdims=False: tnp.argmin(self, axis=axis, keepdims=keepdims),
+    "reshape": _reshape, "transpose": _transpose,
+    "astype": lambda self, dtype: tnp.astype(self, dtype),
+    "squeeze": lambda self, axis=None: tnp.squeeze(self, axis),
+    "flatten": lambda self: tnp.ravel(self), "ravel": lambda self: tnp.ravel(self),
+    "swapaxes": lambda self, a, b: tnp.swapaxes(self, a, b),
+    "clip": lambda self, min=None, max=None: tnp.clip(self, min, max),
+    "dot": lambda self, other: tnp.dot(self, other),
+    "T": property(lambda self: tnp.transpose(self)),
+    "mT": property(lambda self: tnp.swapaxes(self, -1, -2)),
+    "at": property(lambda self: IndexUpdateHelper(self)),
+}
+
+
+def iter_0d(self):
+    raise TypeError("iteration over a 0-d tapegrad Tracer")
+
+
+def _as_method(fn):
+    # Primitives are callable objects, not functions: they would not receive `self`.
+    if isinstance(fn, Primitive):
+        return lambda self, *args: fn(self, *args)
+    return fn
+
+
+for _name, _fn in METHODS.items():
+    setattr(Tracer, _name, _as_method(_fn))

@@ -1,0 +1,39 @@
+"""Unary elementwise math. Each derivative sits beside its forward, micrograd style."""
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+import tapegrad.numpy as tnp
+from tapegrad.core.primitive import Primitive
+
+
+def _unary(name, impl, rule, uses="x"):
+    """A unary primitive whose rule reads ``x`` (its input) or ``out`` (its output)."""
+    prim = Primitive(name, impl, save_args=uses == "x", save_out=uses == "out")
+    return prim.defvjp(rule)
+
+
+exp = _unary("exp", jnp.exp, lambda g, out, x: g * out, uses="out")
+exp2 = _unary("exp2", jnp.exp2, lambda g, out, x: g * out * 0.6931471805599453, uses="out")
+expm1 = _unary("expm1", jnp.expm1, lambda g, out, x: g * (out + 1), uses="out")
+log = _unary("log", jnp.log, lambda g, out, x: g / x)
+log2 = _unary("log2", jnp.log2, lambda g, out, x: g / (x * 0.6931471805599453))
+log10 = _unary("log10", jnp.log10, lambda g, out, x: g / (x * 2.302585092994046))
+log1p = _unary("log1p", jnp.log1p, lambda g, out, x: g / (x + 1))
+sqrt = _unary("sqrt", jnp.sqrt, lambda g, out, x: g / (2 * out), uses="out")
+cbrt = _unary("cbrt", jnp.cbrt, lambda g, out, x: g / (3 * out * out), uses="out")
+sin = _unary("sin", jnp.sin, lambda g, out, x: g * tnp.cos(x))
+cos = _unary("cos", jnp.cos, lambda g, out, x: -g * tnp.sin(x))
+tan = _unary("tan", jnp.tan, lambda g, out, x: g * (1 + out * out), uses="out")
+arcsin = _unary("arcsin", jnp.arcsin, lambda g, out, x: g / tnp.sqrt(1 - x * x))
+arccos = _unary("arccos", jnp.arccos, lambda g, out, x: -g / tnp.sqrt(1 - x * x))
+arctan = _unary("arctan", jnp.arctan, lambda g, out, x: g / (1 + x * x))
+sinh = _unary("sinh", jnp.sinh, lambda g, out, x: g * tnp.cosh(x))
+cosh = _unary("cosh", jnp.cosh, lambda g, out, x: g * tnp.sinh(x))
+tanh = _unary("tanh", jnp.tanh, lambda g, out, x: g * (1 - out * out), uses="out")
+arcsinh = _unary("arcsinh", jnp.arcsinh, lambda g, out, x: g / tnp.sqrt(x * x + 1))
+arccosh = _unary("arccosh", jnp.arccosh, lambda g, out, x: g / tnp.sqrt(x * x - 1))
+arctanh = _unary("arctanh", jnp.arctanh, lambda g, out, x: g / (1 - x * x))
+# |x|' = sign(x), 0 at 0 (as jax.numpy and PyTorch).
+abs = _unary("abs", jnp.abs, lambda g, out, x: g * tnp.sign(x))
+absolute = abs

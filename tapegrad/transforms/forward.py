@@ -1,0 +1,63 @@
+"""Forward mode, derived from reverse mode by transposition.
+
+``vjp_fn`` is linear in its cotangent and written in tapegrad ops, so tracing
+it at a fresh level and pulling a tangent back through *that* trace gives
+``J @ t``: the JVP, for every primitive, with no second set of rules to keep in
+sync. It costs about two reverse passes; ``jacfwd`` amortises it over columns.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax.numpy as jnp
+from jax.tree_util import tree_flatten, tree_map, tree_structure
+
+from tapegrad.core.tracer import Tracer
+from tapegrad.transforms.inputs import check_callable
+from tapegrad.transforms.reverse import vjp
+
+
+def linearize_forward(fun: Callable, *primals: Any) -> tuple[Any, Callable]:
+    """``(out, jvp_fn)`` with ``jvp_fn(*tangents) = J @ tangents`` (reusable, like ``vjp_fn``)."""
+    out, vjp_fn = vjp(fun, *primals)
+    zero_ct = tree_map(lambda o: jnp.zeros(o.shape, o.dtype), out)
+    _, transpose_fn = vjp(vjp_fn, zero_ct)
+
+    def jvp_fn(*tangents: Any) -> Any:
+        return transpose_fn(tuple(tangents))[0]
+
+    return out, jvp_fn
+
+
+def jvp(fun: Callable, primals: tuple | list, tangents: tuple | list) -> tuple[Any, Any]:
+    """Forward mode: ``(fun(*primals), J @ tangents)``.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> out, t = tg.jvp(lambda x: x ** 3, (2.0,), (1.0,))
+        >>> float(out), float(t)
+        (8.0, 12.0)
+    """
+    check_callable(fun, "jvp")
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("tg.jvp: primals and tangents must be tuples (or lists) with one entry per "
+                        f"argument, got {type(primals).__name__} and {type(tangents).__name__}")
+    if len(primals) != len(tangents) or tree_structure(tuple(primals)) != tree_structure(tuple(tangents)):
+        raise ValueError(f"tg.jvp: primals and tangents must have the same structure, got "
+                         f"{tree_structure(tuple(primals))} and {tree_structure(tuple(tangents))}")
+    p_leaves, _ = tree_flatten(tuple(primals))
+    t_leaves, _ = tree_flatten(tuple(tangents))
+    for p, t in zip(p_leaves, t_leaves):
+        if jnp.shape(p) != jnp.shape(t):
+            raise ValueError(f"tg.jvp: tangent shape {jnp.shape(t)} does not match primal shape {jnp.shape(p)}")
+    out, jvp_fn = linearize_forward(fun, *primals)
+    # A tangent takes its primal's dtype, so float32 primals with Python-float tangents work.
+    tangents = tuple(tree_map(_like, tuple(tangents), tuple(primals)))
+    return out, jvp_fn(*tangents)
+
+
+def _like(t: Any, p: Any) -> Any:
+    if type(t) is Tracer:
+        return t
+    return jnp.asarray(t, dtype=p.dtype if hasattr(p, "dtype") else jnp.result_type(p))
