@@ -20,3 +20,6 @@ __all__ = [
     "Tape", "Tracer", "checkpoint", "custom_vjp", "grad", "hessian", "jacfwd", "jacobian", "jacrev", "jvp",
     "make_tape", "numpy", "stop_gradient", "value_and_grad", "vjp",
 ]
+from tapegrad.checking import check_grads  # noqa: E402
+
+__all__ += ["check_grads"]
