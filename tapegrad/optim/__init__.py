@@ -1,0 +1,32 @@
+"""PyTorch-exact optimizers as pure ``init``/``step`` pairs over pytrees.
+
+Example:
+    >>> import jax.numpy as jnp
+    >>> from tapegrad import optim
+    >>> opt = optim.Adam(lr=1e-3)
+    >>> params = {"w": jnp.zeros(3)}
+    >>> state = opt.init(params)
+    >>> params, state = opt.step(params, {"w": jnp.ones(3)}, state)
+"""
+
+from tapegrad.optim import schedules
+from tapegrad.optim.adam import Adam, AdamState, AdamW
+from tapegrad.optim.base import LearningRate, Optimizer, Schedule
+from tapegrad.optim.clip import clip_grad_norm
+from tapegrad.optim.rmsprop import RMSprop, RMSpropState
+from tapegrad.optim.sgd import SGD, SGDState
+
+__all__ = [
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "clip_grad_norm",
+    "schedules",
+    "Optimizer",
+    "Schedule",
+    "LearningRate",
+    "SGDState",
+    "AdamState",
+    "RMSpropState",
+]
