@@ -1,0 +1,156 @@
+"""Map-style datasets: the `Dataset` protocol, in-memory `TensorDataset`, `Subset` and `random_split`.
+
+Samples live on the host as numpy arrays; the `DataLoader` moves whole batches to the device, so a
+dataset never pays one host-to-device transfer per sample.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+
+__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "default_collate"]
+
+
+class Dataset:
+    """Base class of map-style datasets: subclasses define `__len__` and `__getitem__`.
+
+    A subclass may also define `get_batch(indices)` returning an already batched sample; the
+    `DataLoader` then calls it once per batch instead of `__getitem__` once per index.
+
+    Example:
+        >>> class Squares(Dataset):
+        ...     def __len__(self): return 4
+        ...     def __getitem__(self, i): return np.float32(i * i)
+        >>> Squares()[3]
+        np.float32(9.0)
+    """
+
+    def __len__(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+
+
+def default_collate(samples: Sequence[Any]) -> Any:
+    """Stack a list of samples with one structure (tuples, lists, dicts, nested) into one batch.
+
+    Each array or number leaf becomes a numpy array with a new leading batch axis; string leaves
+    become lists of strings.
+
+    Example:
+        >>> b = default_collate([(np.zeros(2), 0), (np.ones(2), 1)])
+        >>> b[0].shape, b[1].tolist()
+        ((2, 2), [0, 1])
+    """
+    if len(samples) == 0:
+        raise ValueError("default_collate needs at least one sample")
+    leaves0, treedef = jax.tree.flatten(samples[0])
+    columns: list[list[Any]] = [[leaf] for leaf in leaves0]
+    for k, sample in enumerate(samples[1:], start=1):
+        leaves, other = jax.tree.flatten(sample)
+        if other != treedef:
+            raise TypeError(f"sample {k} has structure {other}, but sample 0 has {treedef}")
+        for column, leaf in zip(columns, leaves, strict=True):
+            column.append(leaf)
+    out = []
+    for column in columns:
+        if all(isinstance(leaf, str) for leaf in column):
+            out.append(list(column))
+        else:
+            out.append(np.stack([np.asarray(leaf) for leaf in column]))
+    return jax.tree.unflatten(treedef, out)
+
+
+class TensorDataset(Dataset):
+    """Samples are slices along the first axis of equally long arrays: `ds[i] == (a[i], b[i], ...)`.
+
+    Arrays are kept as host numpy arrays; `get_batch` indexes all of them with a whole batch of
+    indices at once, which is what makes the `DataLoader` fast on in-memory data.
+
+    Example:
+        >>> ds = TensorDataset(np.zeros((5, 3), np.float32), np.arange(5))
+        >>> len(ds), ds[2][1]
+        (5, np.int64(2))
+    """
+
+    def __init__(self, *arrays: Any) -> None:
+        if not arrays:
+            raise ValueError("TensorDataset needs at least one array")
+        self.arrays = tuple(np.asarray(a) for a in arrays)
+        lengths = {a.shape[0] if a.ndim else None for a in self.arrays}
+        if None in lengths or len(lengths) != 1:
+            shapes = [a.shape for a in self.arrays]
+            raise ValueError(f"TensorDataset arrays need one common leading length, got shapes {shapes}")
+
+    def __len__(self) -> int:
+        return int(self.arrays[0].shape[0])
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
+        return tuple(a[index] for a in self.arrays)
+
+    def get_batch(self, indices: np.ndarray) -> tuple[np.ndarray, ...]:
+        """All samples at `indices`, batched: one fancy-indexing copy per array."""
+        return tuple(a[indices] for a in self.arrays)
+
+
+class Subset(Dataset):
+    """The samples of `dataset` at `indices`, in that order.
+
+    Example:
+        >>> sub = Subset(TensorDataset(np.arange(10)), [7, 2])
+        >>> [int(sub[i][0]) for i in range(len(sub))]
+        [7, 2]
+    """
+
+    def __init__(self, dataset: Any, indices: Sequence[int] | np.ndarray) -> None:
+        self.dataset = dataset
+        self.indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+
+    def __len__(self) -> int:
+        return int(self.indices.shape[0])
+
+    def __getitem__(self, index: int) -> Any:
+        return self.dataset[int(self.indices[index])]
+
+    def get_batch(self, indices: np.ndarray) -> Any:
+        """Batched samples; uses the wrapped dataset's `get_batch` when it has one."""
+        inner = self.indices[np.asarray(indices)]
+        get_batch: Callable[[np.ndarray], Any] | None = getattr(self.dataset, "get_batch", None)
+        if get_batch is not None:
+            return get_batch(inner)
+        return default_collate([self.dataset[int(i)] for i in inner])
+
+
+def random_split(dataset: Any, lengths: Sequence[int | float], seed: int = 0) -> list[Subset]:
+    """Split `dataset` into non-overlapping random `Subset`s of the given lengths.
+
+    `lengths` are either sample counts summing to `len(dataset)` or fractions summing to 1; as in
+    torch, fractional sizes are floored and the leftover samples go one each to the first splits.
+    The same `seed` always gives the same split.
+
+    Example:
+        >>> train, val = random_split(TensorDataset(np.arange(10)), [0.8, 0.2], seed=0)
+        >>> len(train), len(val)
+        (8, 2)
+    """
+    n = len(dataset)
+    lengths = list(lengths)
+    if all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in lengths):
+        sizes = [int(x) for x in lengths]
+    else:
+        total = sum(float(x) for x in lengths)
+        if any(not 0 <= float(x) <= 1 for x in lengths) or not math.isclose(total, 1.0, abs_tol=1e-9):
+            raise ValueError(f"fractional lengths must lie in [0, 1] and sum to 1, got {lengths}")
+        sizes = [math.floor(n * float(x)) for x in lengths]
+        for i in range(n - sum(sizes)):
+            sizes[i % len(sizes)] += 1
+    if any(s < 0 for s in sizes) or sum(sizes) != n:
+        raise ValueError(f"lengths {lengths} do not add up to the dataset's length {n}")
+    perm = np.random.default_rng(seed).permutation(n)
+    offsets = np.cumsum([0, *sizes])
+    return [Subset(dataset, perm[offsets[i] : offsets[i + 1]]) for i in range(len(sizes))]
