@@ -9,7 +9,11 @@ import os
 import sys
 from types import CodeType
 
+import jax
+
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+# JAX's own frames sit between the user and us under jit/vmap/scan: skip them too.
+_SKIPPED = (_PACKAGE_DIR, os.path.dirname(os.path.abspath(jax.__file__)) + os.sep)
 # code object -> is it tapegrad's own code? Cached: a dict lookup per frame.
 _internal: dict[CodeType, bool] = {}
 
@@ -23,7 +27,7 @@ def user_frame(depth: int = 1) -> Where:
         code = f.f_code
         internal = _internal.get(code)
         if internal is None:
-            internal = _internal[code] = code.co_filename.startswith(_PACKAGE_DIR)
+            internal = _internal[code] = code.co_filename.startswith(_SKIPPED)
         if not internal:
             return (code, f.f_lineno)
         f = f.f_back

@@ -86,8 +86,10 @@ class Tracer(metaclass=_TracerMeta):
     """
 
     __slots__ = ("value", "trace", "id", "__weakref__")
+    # No __array_ufunc__: with a higher priority NumPy's operators defer to our
+    # reflected ones (`np_array * tracer` works), while NumPy *functions* call
+    # __array__ below and get an error pointing to tnp.
     __array_priority__ = 1000
-    __array_ufunc__ = None  # NumPy defers binary operators to our reflected ones
 
     def __init__(self, value: Any, trace: Trace, id: int) -> None:
         self.value = value
