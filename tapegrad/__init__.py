@@ -21,6 +21,7 @@ __all__ = [
     "make_tape", "numpy", "stop_gradient", "value_and_grad", "vjp",
 ]
 from tapegrad.checking import check_grads  # noqa: E402
+from tapegrad.debugging import debug_nans  # noqa: E402
 from tapegrad.io import load, save  # noqa: E402
 
-__all__ += ["check_grads", "load", "save"]
+__all__ += ["check_grads", "debug_nans", "load", "save"]

@@ -24,7 +24,7 @@ def backward(tape: Tape, seeds: dict[int, Any], consume: bool = False) -> dict[i
     """
     cts = dict(seeds)
     entries = tape.entries
-    check = debug.nan_checks_enabled()
+    check = debug.active > 0
     for k in range(len(entries) - 1, -1, -1):
         e = entries[k]
         if consume:

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from tapegrad.core import debug
 from tapegrad.core.source import format_where_long, user_frame
 from tapegrad.core.tape import Entry
 from tapegrad.core.tracer import Aval, Tracer
@@ -116,9 +117,12 @@ def bind(prim: Primitive, args: tuple, params: dict) -> Any:
                 top = t
     if top is None:
         try:
-            return prim.impl(*args, **params)
+            out = prim.impl(*args, **params)
         except (TypeError, ValueError, IndexError) as e:
             raise op_error(prim, args, params, e) from e
+        if debug.active:
+            debug.check_forward(prim, args, out)
+        return out
     if not prim.differentiable:
         return bind(prim, tuple(a.primal() if type(a) is Tracer else a for a in args), params)
     if not top.alive:
