@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from tapegrad.core import debug
-from tapegrad.core.primitive import unbroadcast
 from tapegrad.core.tape import Tape
 
 
@@ -41,11 +40,10 @@ def backward(tape: Tape, seeds: dict[int, Any], consume: bool = False) -> dict[i
             g = cts.pop(e.out_ids[0], None)
             if g is None:
                 continue
-        in_cts = prim.vjp(g, e)
-        for aid, ct, arg in zip(e.in_ids, in_cts, e.args):
-            if aid is None or ct is None:
+        in_cts = prim.pullback(g, e)
+        for aid, ct in zip(e.in_ids, in_cts):
+            if ct is None:
                 continue
-            ct = unbroadcast(ct, arg)
             if check:
                 debug.check_backward(prim, e, ct)
             prev = cts.get(aid)

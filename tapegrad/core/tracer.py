@@ -170,6 +170,12 @@ class Aval:
             n *= s
         return n * self.dtype.itemsize
 
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Aval and self.shape == other.shape and self.dtype == other.dtype
+
+    def __hash__(self) -> int:
+        return hash((self.shape, self.dtype))
+
     def __repr__(self) -> str:
         return f"Aval({self.shape}, {self.dtype})"
 
