@@ -23,5 +23,6 @@ __all__ = [
 from tapegrad.checking import check_grads  # noqa: E402
 from tapegrad.debugging import debug_nans  # noqa: E402
 from tapegrad.io import load, save  # noqa: E402
+from tapegrad.viz import draw_graph  # noqa: E402
 
-__all__ += ["check_grads", "debug_nans", "load", "save"]
+__all__ += ["check_grads", "debug_nans", "draw_graph", "load", "save"]

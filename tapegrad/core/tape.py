@@ -36,6 +36,11 @@ class Entry:
         if self.out is not None:
             outs = self.out if self.prim.multiple_results else (self.out,)
             items += [(f"out{i}" if len(outs) > 1 else "out", o) for i, o in enumerate(outs)]
+        if "residuals" in self.params:  # custom_vjp / checkpoint keep theirs in params
+            import jax
+
+            leaves = jax.tree_util.tree_leaves(self.params["residuals"])
+            items += [(f"residuals[{i}]", r) for i, r in enumerate(leaves) if hasattr(r, "shape")]
         return items
 
     def saved_bytes(self) -> int:

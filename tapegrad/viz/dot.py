@@ -1,0 +1,514 @@
+"""Draw a tape with Graphviz, in torchviz's colours.
+
+:func:`draw_graph` records ``fun(*args)`` on a tape and draws it;
+:func:`draw_tape` (``tape.draw(...)``) draws a tape already recorded. Both
+return a :class:`graphviz.Digraph` (a subclass whose ``render``/``pipe`` say
+how to install Graphviz when its ``dot`` program is missing).
+
+What is drawn:
+
+- inputs and parameters (lightblue), one node per primitive application with
+  its attributes (lightgrey), outputs (darkolivegreen1), edges labelled with
+  shape and dtype;
+- ``show_saved``: what each VJP rule keeps (orange), with its size in bytes;
+  the legend gives the total over the tape;
+- ``backward``: the backward pass in a cluster named ``backward``, recorded by
+  running the tape's own backward sweep under a fresh trace (see
+  :mod:`tapegrad.viz.backward_view`); dashed edges from forward nodes show the
+  residuals each backward op reads, and a seed node per output the cotangent
+  it starts from;
+- ``collapse="module"``: the ops of each nn module in a cluster named by its
+  parameter path (the rule is in :mod:`tapegrad.viz.modules`).
+
+The DOT source is built as a list of text lines handed to
+``graphviz.Digraph(body=...)`` in one loop over the entries: a 10,000-op tape
+takes a few tens of milliseconds, where ``Digraph.node()`` per op would spend
+most of its time quoting. Past ``max_nodes`` ops the drawing stops with one
+``… N more ops`` node.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+from jax.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
+
+from tapegrad.core.source import format_where
+from tapegrad.core.tape import Tape
+from tapegrad.viz.listing import format_aval, format_const, format_entry, format_params, format_value_type
+
+INPUT, OP, SAVED, OUTPUT = "lightblue", "lightgrey", "orange", "darkolivegreen1"
+# torchviz's node style, so pictures look familiar to PyTorch users.
+NODE_ATTR = {"style": "filled", "shape": "box", "align": "left", "fontsize": "10", "ranksep": "0.1",
+             "height": "0.2", "fontname": "monospace"}
+EDGE_ATTR = {"fontsize": "8", "fontname": "monospace"}
+GRAPH_ATTR = {"size": "12,12", "newrank": "true"}  # newrank: clusters do not distort the ranks
+
+INSTALL_HINT = ("Install Graphviz and make sure `dot` is on your PATH: `apt-get install graphviz` (Debian/"
+                "Ubuntu), `brew install graphviz` (macOS), `conda install graphviz`, or see "
+                "https://graphviz.org/download/. Building the graph (its .source) works without it.")
+
+
+class GraphvizNotFoundError(RuntimeError):
+    """Rendering needs the Graphviz ``dot`` program, and it is not installed or not on PATH."""
+
+
+_graph_class: type | None = None
+
+
+def graph_class() -> type:
+    """The ``graphviz.Digraph`` subclass every drawing returns (built on first use).
+
+    ``graphviz`` is imported here, not at module import, so ``import tapegrad``
+    works without it.
+    """
+    global _graph_class
+    if _graph_class is not None:
+        return _graph_class
+    try:
+        import graphviz
+    except ImportError as e:
+        raise ImportError("drawing a tape needs the graphviz Python package: `pip install graphviz` (or "
+                          "`pip install tapegrad[viz]`). " + INSTALL_HINT) from e
+
+    class TapeGraph(graphviz.Digraph):
+        """A ``graphviz.Digraph`` whose rendering explains how to install a missing ``dot``.
+
+        Example:
+            >>> import tapegrad as tg, tapegrad.numpy as tnp
+            >>> g = tg.draw_graph(lambda x: (x * x).mean(), tnp.ones((2, 2)))
+            >>> g.render("graph", format="png")  # doctest: +SKIP
+            'graph.png'
+        """
+
+        def render(self, *args: Any, **kwargs: Any) -> str:
+            try:
+                return super().render(*args, **kwargs)
+            except graphviz.ExecutableNotFound as e:
+                raise GraphvizNotFoundError(f"cannot render the graph: {e}. {INSTALL_HINT}") from e
+
+        def pipe(self, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return super().pipe(*args, **kwargs)
+            except graphviz.ExecutableNotFound as e:
+                raise GraphvizNotFoundError(f"cannot render the graph: {e}. {INSTALL_HINT}") from e
+
+    _graph_class = TapeGraph
+    return TapeGraph
+
+
+def _esc(s: str) -> str:
+    if '"' not in s and "\\" not in s and "\n" not in s:  # most labels: nothing to escape
+        return s
+    return s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _label(lines: list[str]) -> str:
+    return '"' + "\\n".join(_esc(s) for s in lines if s) + '"'
+
+
+def format_bytes(n: int) -> str:
+    """``96 B``; from 1 KiB on, also in binary units: ``1,605,632 B (1.53 MiB)``."""
+    if n < 1024:
+        return f"{n} B"
+    value, units = n / 1024, ["KiB", "MiB", "GiB", "TiB"]
+    while value >= 1024 and len(units) > 1:
+        value /= 1024
+        units.pop(0)
+    return f"{n:,} B ({value:.3g} {units[0]})"
+
+
+def _nbytes(v: Any) -> int:
+    return int(v.size) * np.dtype(v.dtype).itemsize
+
+
+def _aval_of(v: Any) -> str:
+    return format_aval(*v) if v is not None else ""
+
+
+class _Builder:
+    """DOT text in buckets: one per cluster, then the edges (deduplicated)."""
+
+    def __init__(self, show_shapes: bool) -> None:
+        self.show_shapes = show_shapes
+        self.buckets: dict[Any, list[str]] = {(): []}
+        self.edges: list[str] = []
+        self.seen: set[tuple[str, str]] = set()
+
+    def node(self, name: str, lines: list[str], color: str, where: Any = (), extra: str = "") -> None:
+        bucket = self.buckets.get(where)
+        if bucket is None:
+            bucket = self.buckets[where] = []
+        bucket.append(f"\t{name} [label={_label(lines)} fillcolor={color}{extra}]\n")
+
+    def edge(self, src: str | None, dst: str, aval: Any = None, extra: str = "") -> None:
+        if src is None or (src, dst) in self.seen:
+            return
+        self.seen.add((src, dst))
+        label = f' label="{_esc(_aval_of(aval))}"' if self.show_shapes and aval is not None else ""
+        attrs = f" [{(label + ' ' + extra).strip()}]" if label or extra else ""
+        self.edges.append(f"\t{src} -> {dst}{attrs}\n")
+
+    def body(self, module_labels: Callable[[tuple], str]) -> list[str]:
+        """Top-level nodes, nested module clusters, special clusters, then edges."""
+        out = list(self.buckets[()])
+        paths = {p[:n] for p in self.buckets if isinstance(p, tuple) for n in range(1, len(p) + 1)}
+        stack: list[tuple] = []
+        # Sorted, a parent precedes its children and they follow it contiguously: open
+        # and close clusters with an explicit stack, no recursion.
+        for i, p in enumerate(sorted(paths)):
+            while stack and p[: len(stack[-1])] != stack[-1]:
+                stack.pop()
+                out.append("\t}\n")
+            out.append(f"\tsubgraph cluster_module{i} {{\n\t\tlabel=\"{_esc(module_labels(p))}\" "
+                       "style=\"rounded,dashed\" color=grey40 fontsize=10\n")
+            out.extend(self.buckets.get(p, ()))
+            stack.append(p)
+        out.extend("\t}\n" for _ in stack)
+        for key, bucket in self.buckets.items():
+            if isinstance(key, str):
+                out.append(f"\tsubgraph cluster_{key} {{\n")
+                out.extend(bucket)
+                out.append("\t}\n")
+        out.extend(self.edges)
+        return out
+
+
+def _op_lines(e: Any, show_source: bool) -> list[str]:
+    lines = [e.prim.name]
+    if e.params:
+        lines.extend(_attr_lines(e.params, e.prim.name))
+    consts = [format_const(a).removeprefix("const ")
+              for i, a in zip(e.in_ids, e.args, strict=True) if i is None]
+    if consts:
+        lines.append("const: " + ", ".join(consts))
+    if show_source:
+        lines.append(format_where(e.where))
+    return lines
+
+
+def _attr_lines(params: dict, op_name: str) -> list[str]:
+    """The attributes worth reading in a picture, a few per line.
+
+    ``None``/``False`` (the defaults), functions, pytree structures (a custom
+    rule's machinery, still in the tooltip) and names the op's name already
+    spells are left out.
+    """
+    shown = {k: v for k, v in params.items()
+             if not (v is None or v is False or callable(v) or type(v).__name__ == "PyTreeDef"
+                     or isinstance(v, str) and v in op_name)}
+    if not shown:
+        return []
+    text = format_params(shown)
+    if len(text) <= 40:
+        return [text]
+    return [format_params({k: v}) for k, v in shown.items()]
+
+
+def _tooltip(e: Any) -> str:
+    where = format_where(e.where)
+    return f' tooltip="{_esc(format_entry(e) + ("  # " + where if where else ""))}"'
+
+
+def draw_tape(tape: Tape, *, params: dict | None = None, show_shapes: bool = True, show_saved: bool = False,
+              show_source: bool = False, backward: bool = False, collapse: str | None = None,
+              max_nodes: int = 2000, legend: bool = True, input_labels: dict[int, str] | None = None) -> Any:
+    """Draw ``tape`` as a ``graphviz.Digraph`` (the options are :func:`draw_graph`'s).
+
+    ``params`` names inputs by identity with the values the tape holds as
+    residuals (an input no VJP rule reads cannot be matched here; use
+    :func:`draw_graph`, which matches the arguments themselves).
+    ``input_labels`` maps input ids to names directly.
+
+    Example:
+        >>> import tapegrad as tg, tapegrad.numpy as tnp
+        >>> tape = tg.make_tape(lambda x: (x * x).mean())(tnp.ones((2, 2)))
+        >>> g = tape.draw(show_saved=True)
+        >>> "multiply" in g.source and "orange" in g.source
+        True
+    """
+    if collapse not in (None, "module"):
+        raise ValueError(f"collapse must be None or 'module', got {collapse!r}")
+    if not isinstance(max_nodes, (int, np.integer)) or max_nodes < 0:
+        raise ValueError(f"max_nodes must be a non-negative int, got {max_nodes!r}")
+    labels = _labels_from_residuals(tape, params) if params else {}
+    labels.update(input_labels or {})
+    b = _Builder(show_shapes)
+    param_mod, entry_mod = _modules(tape) if collapse else ({}, None)
+
+    producer: dict[int, str] = {}
+    avals: dict[int, Any] = {}
+    names: dict[int, str] = {}
+    for iid, name, aval in tape.inputs:
+        names[iid] = label = labels.get(iid, name or f"%{iid}")
+        module = param_mod.get(iid, ())
+        if module and iid not in labels:  # the cluster names the module: "weight" says the rest
+            label = _leaf_key(name)
+        b.node(f"in{iid}", [label, format_aval(aval.shape, aval.dtype) if show_shapes else ""], INPUT,
+               module, f' tooltip="%{iid} = {_esc(name or "")}"')
+        producer[iid] = f"in{iid}"
+        avals[iid] = (aval.shape, aval.dtype)
+
+    drawn = truncated = consumed = 0
+    saved_total = 0
+    distinct: dict[int, int] = {}
+    for k, e in enumerate(tape.entries):
+        if e is None:
+            consumed += 1
+            continue
+        if drawn >= max_nodes:
+            truncated += 1
+            for i in e.in_ids:
+                if i is not None and producer.get(i, "more") != "more":
+                    b.edge(producer[i], "more")
+            for o, av in zip(e.out_ids, e.out_avals, strict=True):
+                if o is not None:
+                    producer[o] = "more"
+                    avals[o] = av
+            if show_saved:
+                for _, v in e.saved():
+                    distinct[id(v)] = n = _nbytes(v)
+                    saved_total += n
+            continue
+        drawn += 1
+        name = f"op{k}"
+        where = entry_mod[k] if entry_mod is not None else ()
+        lines = _op_lines(e, show_source)
+        if backward:  # the backward ops say whose rule emitted them by this id
+            lines[0] += " " + ",".join(f"%{o}" for o in e.out_ids if o is not None)
+        if show_saved:
+            saved = e.saved()
+            nbytes = 0
+            for j, (role, v) in enumerate(saved):
+                n = _nbytes(v)
+                nbytes += n
+                distinct[id(v)] = n
+                sv = f"sv{k}_{j}"
+                b.node(sv, [role, format_value_type(v), format_bytes(n)], SAVED, where)
+                b.edge(sv, name, extra="dir=none style=dashed")
+            saved_total += nbytes
+            if nbytes:
+                lines.append("saved " + format_bytes(nbytes))
+        b.node(name, lines, OP, where, _tooltip(e))
+        for i in e.in_ids:
+            if i is not None:
+                b.edge(producer.get(i, "consumed" if consumed else None), name, avals.get(i))
+        for o, av in zip(e.out_ids, e.out_avals, strict=True):
+            if o is not None:
+                producer[o] = name
+                avals[o] = av
+
+    if consumed:
+        b.node("consumed", [f"… {consumed} entries consumed by a backward sweep"], "white",
+               extra=" style=dashed")
+    if truncated:
+        b.node("more", [f"… {truncated} more ops (max_nodes={max_nodes})"], "white", extra=" style=dashed")
+    for n, (oid, name, aval) in enumerate(tape.outputs):
+        lines = [name or f"out{n}", _aval_of(aval) if show_shapes else ""]
+        if oid is None:
+            lines.append("(constant)")
+        b.node(f"out{n}", lines, OUTPUT)
+        if oid is not None:
+            b.edge(producer.get(oid, "consumed" if consumed else None), f"out{n}", aval)
+
+    if backward:
+        from tapegrad.viz.backward_view import record_backward
+
+        _draw_backward(b, tape, record_backward(tape), producer, names, max_nodes - drawn, show_source)
+    if legend:
+        _draw_legend(b, show_saved, saved_total, sum(distinct.values()), backward)
+
+    module_label = _module_labeler()
+    return graph_class()(name="tape", graph_attr=GRAPH_ATTR, node_attr=NODE_ATTR, edge_attr=EDGE_ATTR,
+                         body=b.body(module_label))
+
+
+def _leaf_key(name: str) -> str:
+    from tapegrad.viz.modules import parse_name
+
+    _, keys = parse_name(name)
+    return keys[-1][0] if keys else name
+
+
+def _modules(tape: Tape) -> tuple[dict[int, tuple], list]:
+    from tapegrad.viz.modules import assign_modules
+
+    return assign_modules(tape)
+
+
+def _module_labeler() -> Callable[[tuple], str]:
+    return lambda path: ".".join(path)
+
+
+def _draw_backward(b: _Builder, tape: Tape, rec: Any, fwd_producer: dict[int, str], names: dict[int, str],
+                   budget: int, show_source: bool) -> None:
+    """The backward ops, seeds and gradients, all in the cluster ``backward``."""
+    from tapegrad.core.tracer import Tracer
+
+    where = "backward"
+    b.buckets[where] = ['\t\tlabel="backward" style="rounded" color=firebrick fontcolor=firebrick '
+                        'fontsize=12\n']
+    producer: dict[int, str] = {}
+    avals: dict[int, Any] = {}
+    residual: set[int] = set()
+    for oid, fid in rec.stand_ins.items():
+        producer[oid] = fwd_producer.get(fid)
+        residual.add(oid)
+    for oid, _, aval in rec.tape.inputs:
+        avals[oid] = (aval.shape, aval.dtype)
+    for oid, k in rec.held.items():  # a custom rule's own residuals, kept in its params
+        held = f"held{oid}"
+        fe = tape.entries[k]
+        b.node(held, [f"kept by {fe.prim.name}", _aval_of(avals[oid]) if b.show_shapes else ""], SAVED, where)
+        b.edge(f"op{k}", held, extra="dir=none style=dashed")
+        producer[oid] = held
+    for oid, n in rec.seeds.items():
+        out_name = tape.outputs[n][1] or f"out{n}"
+        b.node(f"seed{n}", [f"seed ∂{out_name}", _aval_of(avals[oid]) if b.show_shapes else ""], INPUT,
+               where, ' tooltip="the cotangent the backward pass starts from: ones_like(output)"')
+        b.edge(f"out{n}", f"seed{n}", extra="style=dashed")
+        producer[oid] = f"seed{n}"
+
+    drawn = truncated = 0
+    entries = rec.tape.entries
+    for j, e in enumerate(entries):
+        if drawn >= budget:
+            truncated += 1
+            for i in e.in_ids:
+                if i is not None and i not in residual and producer.get(i, "more_bw") != "more_bw":
+                    b.edge(producer[i], "more_bw")
+            for o in e.out_ids:
+                if o is not None:
+                    producer[o] = "more_bw"
+            continue
+        drawn += 1
+        name = f"bw{j}"
+        lines = _op_lines(e, False)
+        k = rec.origin[j]
+        fe = tape.entries[k] if k >= 0 else None
+        if fe is not None:
+            lines.append(f"∂ of {fe.prim.name} %{','.join(str(o) for o in fe.out_ids if o is not None)}")
+            if show_source:
+                lines.append(format_where(fe.where))
+        b.node(name, lines, OP, where, _tooltip(e).replace(' tooltip="', ' tooltip="backward: ', 1))
+        for i in e.in_ids:
+            if i is None:
+                continue
+            if i in residual:
+                # No shape label: the forward node already shows it, and these edges are long.
+                b.edge(producer[i], name, None, "style=dashed color=darkorange3")
+            else:
+                b.edge(producer.get(i), name, avals.get(i))
+        for o, av in zip(e.out_ids, e.out_avals, strict=True):
+            if o is not None:
+                producer[o] = name
+                avals[o] = av
+    if truncated:
+        b.node("more_bw", [f"… {truncated} more backward ops"], "white", where, " style=dashed")
+
+    for n, (iid, _, g) in enumerate(rec.grads):
+        lines = [f"∂/∂{names.get(iid, f'%{iid}')}"]
+        if isinstance(g, Tracer) and g.trace is rec.trace:
+            lines.append(_aval_of(avals.get(g.id)) if b.show_shapes else "")
+            b.node(f"grad{n}", lines, OUTPUT, where)
+            b.edge(producer.get(g.id), f"grad{n}", avals.get(g.id),
+                   "style=dashed color=darkorange3" if g.id in residual else "")
+        else:
+            lines.append("zero" if g is None else "constant " + format_value_type(g))
+            b.node(f"grad{n}", lines, OUTPUT, where)
+
+
+def _draw_legend(b: _Builder, show_saved: bool, saved_total: int, saved_distinct: int,
+                 backward: bool) -> None:
+    bucket = b.buckets["legend"] = ['\t\tlabel="legend" style="rounded" color=grey60 fontsize=10\n']
+    kinds = [("legend_input", "input / parameter", INPUT), ("legend_op", "op", OP),
+             ("legend_output", "output" + (" / gradient" if backward else ""), OUTPUT)]
+    if show_saved:
+        text = f"saved for backward\\ntotal {format_bytes(saved_total)}"
+        if saved_distinct != saved_total:  # some arrays are kept by several entries
+            text += f"\\n({format_bytes(saved_distinct)} in distinct arrays)"
+        kinds.append(("legend_saved", text, SAVED))
+    for name, text, color in kinds:
+        bucket.append(f'\t\t{name} [label="{text}" fillcolor={color}]\n')
+    # Invisible edges stack the legend's boxes vertically.
+    bucket.append("\t\t" + " -> ".join(n for n, _, _ in kinds) + " [style=invis]\n")
+
+
+def _flat_names(params: dict) -> dict[int, str]:
+    """``id(array) -> name`` for a torchviz-style ``params`` dict (values may be pytrees)."""
+    out: dict[int, str] = {}
+    for key, value in params.items():
+        if hasattr(value, "shape"):
+            out[id(value)] = str(key)
+            continue
+        for path, leaf in tree_flatten_with_path(value)[0]:
+            out[id(leaf)] = f"{key}{keystr(path)}"
+    return out
+
+
+def _labels_from_residuals(tape: Tape, params: dict) -> dict[int, str]:
+    by_id = _flat_names(params)
+    inputs = {iid for iid, _, _ in tape.inputs}
+    labels: dict[int, str] = {}
+    for e in tape.entries:
+        if e is None:
+            continue
+        for i, a in zip(e.in_ids, e.args, strict=True):
+            if i in inputs and i not in labels and id(a) in by_id:
+                labels[i] = by_id[id(a)]
+    return labels
+
+
+def draw_graph(fun: Callable | Tape, *args: Any, params: dict | None = None, show_shapes: bool = True,
+               show_saved: bool = False, show_source: bool = False, backward: bool = False,
+               collapse: str | None = None, max_nodes: int = 2000, legend: bool = True) -> Any:
+    """Record ``fun(*args)`` and draw it: a ``graphviz.Digraph`` (``.render(path, format="png")``).
+
+    Args:
+        fun: the function to draw (or an already recorded :class:`~tapegrad.Tape`).
+        args: its arguments; floating-point leaves are the inputs, named by argument
+            name and pytree path (``params['linear_relu_stack']['0']['weight']``).
+        params: torchviz's ``params=``: ``{name: array}`` naming inputs by identity with
+            the argument leaves (a value may also be a pytree: its leaves are named by path).
+        show_shapes: label edges and nodes with shape and dtype (``f32[2,2]``).
+        show_saved: draw what each VJP rule keeps (orange) and its bytes, the total in the legend.
+        show_source: add the ``file.py:line`` that recorded each op.
+        backward: also draw the backward pass, in a cluster named ``backward``.
+        collapse: ``"module"`` groups ops in clusters by nn module (parameter path).
+        max_nodes: draw at most this many ops, then one ``… N more ops`` node.
+        legend: draw the colour legend.
+
+    Example:
+        >>> import tapegrad.numpy as tnp
+        >>> x = tnp.ones((2, 2))
+        >>> dot = draw_graph(lambda x: (x * x * x * x).mean(), x, params=dict(x=x))
+        >>> dot.source.count('label="multiply')
+        3
+    """
+    if isinstance(fun, Tape):
+        tape = fun
+        labels = _labels_from_residuals(tape, params) if params else {}
+    else:
+        from tapegrad.core.primitive import INEXACT
+        from tapegrad.core.tracer import Tracer
+        from tapegrad.transforms.make_tape import make_tape
+
+        by_id = _flat_names(params) if params else {}
+        converted = []
+        matched: list[str | None] = []  # one per differentiable leaf: its params= name, if any
+        for a in args:
+            leaves, tree = tree_flatten(a)
+            new = []
+            for leaf in leaves:
+                v = leaf if type(leaf) is Tracer else jnp.asarray(leaf)
+                if np.dtype(v.dtype) in INEXACT:
+                    matched.append(by_id.get(id(leaf)))
+                new.append(v)
+            converted.append(tree_unflatten(tree, new))
+        tape = make_tape(fun)(*converted)
+        labels = {iid: m for (iid, _, _), m in zip(tape.inputs, matched, strict=False) if m is not None}
+    return draw_tape(tape, show_shapes=show_shapes, show_saved=show_saved, show_source=show_source,
+                     backward=backward, collapse=collapse, max_nodes=max_nodes, legend=legend,
+                     input_labels=labels)
