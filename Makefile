@@ -40,7 +40,8 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check tapegrad tests examples benchmarks
 
 bench: $(VENV)/.dev-installed
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/bench_core.py
+	$(PY) benchmarks/bench_training.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
