@@ -24,5 +24,6 @@ from tapegrad.checking import check_grads  # noqa: E402
 from tapegrad.debugging import debug_nans  # noqa: E402
 from tapegrad.io import load, save  # noqa: E402
 from tapegrad.viz import draw_graph  # noqa: E402
+from tapegrad import data, nn, optim  # noqa: E402
 
-__all__ += ["check_grads", "debug_nans", "draw_graph", "load", "save"]
+__all__ += ["check_grads", "data", "debug_nans", "draw_graph", "load", "nn", "optim", "save"]

@@ -1,0 +1,36 @@
+"""``tapegrad.nn``: stateless PyTorch-style modules over explicit, state_dict-shaped params.
+
+A module is immutable configuration; ``params = model.init(key)`` is a nested
+dict named like PyTorch's ``state_dict``; ``model(params, x)`` is pure.
+``nn.functional`` (alias ``nn.F``) holds the pure ops. See
+:mod:`tapegrad.nn.module` for key splitting, ``key=``/``train=`` and the
+BatchNorm state pattern (``y, params = model.apply(params, x, train=True)``).
+
+Example:
+    >>> import tapegrad.nn as nn, tapegrad.numpy as tnp
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 10))
+    >>> params = model.init(0)
+    >>> model(params, tnp.ones((2, 1, 28, 28))).shape
+    (2, 10)
+"""
+# ruff: noqa: I001  (functional first: the layers are built on it)
+from tapegrad.nn import functional
+from tapegrad.nn import init
+from tapegrad.nn.module import (
+    Module, ModuleList, Sequential, as_key, load_state_dict, merge, named_parameters, state_dict,
+)
+from tapegrad.nn.layers import (
+    BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Embedding, Flatten, GELU, Identity, Linear, LogSoftmax,
+    MSELoss, NLLLoss, ReLU, Sigmoid, Softmax, Tanh,
+)
+from tapegrad.nn.conv_layers import AvgPool2d, Conv1d, Conv2d, MaxPool2d
+from tapegrad.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
+
+F = functional
+
+__all__ = [
+    "AvgPool2d", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "CrossEntropyLoss",
+    "Dropout", "Embedding", "F", "Flatten", "GELU", "Identity", "LayerNorm", "Linear", "LogSoftmax",
+    "MSELoss", "MaxPool2d", "Module", "ModuleList", "NLLLoss", "ReLU", "Sequential", "Sigmoid", "Softmax",
+    "Tanh", "as_key", "functional", "init", "load_state_dict", "merge", "named_parameters", "state_dict",
+]

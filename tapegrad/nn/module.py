@@ -1,0 +1,590 @@
+"""``nn.Module`` and ``nn.Sequential``: immutable configuration objects over explicit params.
+
+A module holds configuration only, never arrays. ``params = module.init(key)``
+builds a nested ``dict`` named and shaped like PyTorch's ``state_dict``, and
+``module(params, x)`` is a pure function of it::
+
+    >>> import tapegrad.nn as nn
+    >>> model = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
+    >>> params = model.init(0)
+    >>> {k: v.shape for k, v in nn.named_parameters(params)}
+    {'0.weight': (3, 4), '0.bias': (3,)}
+    >>> model(params, jnp.ones((2, 4))).shape
+    (2, 3)
+
+Params are ``OrderedDict`` s (a ``dict`` subclass): JAX sorts the keys of plain
+dicts when it flattens them, so ``tg.grad``, ``jax.jit`` or an optimizer step
+would otherwise reorder them; with ``OrderedDict`` every result keeps PyTorch's
+definition order, which :func:`named_parameters` reports.
+
+Children and keys. A custom module's children are the ``Module`` attributes
+assigned in ``__init__``, keyed by attribute name, in assignment order (the
+order of the instance ``__dict__``, which is also PyTorch's registration
+order). A module's own arrays (from :meth:`Module.init_params`) come first,
+then one entry per child, so a module without arrays still gets ``{}``:
+``params["flatten"] == {}``.
+
+Key splitting. ``init(key)`` draws the module's own arrays from
+``jax.random.fold_in(key, 0)`` and child number ``i`` (0-based, definition
+order) from ``jax.random.fold_in(key, i + 1)``: the same key gives the same
+params, every child gets its own stream, and appending a child leaves the
+earlier children's values unchanged.
+
+``key=`` and ``train=``. Layers with randomness or train/eval behaviour
+(``Dropout``, ``BatchNorm2d``) take keyword arguments ``key=`` and ``train=``;
+``train`` defaults to ``True``, PyTorch's default mode (``train=False`` is
+``model.eval()``). A custom ``forward`` passes them on explicitly::
+
+    def forward(self, params, x, *, key=None, train=True):
+        x = self.fc(params["fc"], x)
+        return self.drop(params["drop"], x, key=key, train=train)
+
+``Sequential`` does this for you: it forwards ``train`` to each child whose
+``forward`` accepts it and gives child ``i`` the key ``fold_in(key, i)``.
+
+Running statistics (``BatchNorm2d``). Buffers live in ``params`` under
+PyTorch's names (``running_mean``, ``running_var``, ``num_batches_tracked``).
+A training-mode call must hand back their new values, so it only runs through
+:meth:`Module.apply`, which returns ``(y, new_params)``::
+
+    y, params = model.apply(params, x, train=True)     # running stats updated
+    y = model(params, x, train=False)                  # evaluation: uses them
+
+Calling a model whose BatchNorm runs in training mode without ``apply``
+raises, so the state cannot be dropped by accident. Gradients never flow into
+the new statistics. Buffers are not parameters (``num_batches_tracked`` is an
+integer, which ``tg.grad`` refuses, and weight decay must not shrink running
+statistics), so a training step differentiates and optimises only the
+trainable half of ``model.partition(params)``::
+
+    trainable, buffers = model.partition(params)
+    opt_state = opt.init(trainable)
+
+    def loss_fn(trainable, buffers, x, y):
+        logits, new = model.apply(nn.merge(trainable, buffers), x, train=True)
+        return F.cross_entropy(logits, y), model.partition(new)[1]
+
+    (loss, buffers), grads = tg.value_and_grad(loss_fn, has_aux=True)(trainable, buffers, x, y)
+    trainable, opt_state = opt.step(trainable, grads, opt_state)
+    params = nn.merge(trainable, buffers)              # for evaluation and saving
+"""
+from __future__ import annotations
+
+import inspect
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from tapegrad.core.tracer import Tracer
+
+# --- params trees: flat PyTorch names <-> nested dicts ----------------------------------------------
+
+
+def _dict_like(node: Mapping[str, Any]) -> dict[str, Any]:
+    """An empty node of the same kind: a plain ``dict`` stays one (so a jit/scan carry keeps its
+    type), anything else becomes an ``OrderedDict`` (which JAX does not reorder)."""
+    return {} if type(node) is dict else OrderedDict()
+
+
+def named_parameters(params: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """``("linear_relu_stack.0.weight", array)`` pairs in definition order, like PyTorch.
+
+    Yields every leaf of the tree it is given; :meth:`Module.named_parameters`
+    leaves out buffers (running statistics) as PyTorch does.
+
+    Example:
+        >>> import tapegrad.nn as nn
+        >>> [name for name, _ in nn.named_parameters(nn.Sequential(nn.Linear(2, 2)).init(0))]
+        ['0.weight', '0.bias']
+    """
+    for k, v in params.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            yield from named_parameters(v, name + ".")
+        else:
+            yield name, v
+
+
+def state_dict(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The flat ``{name: array}`` dict, PyTorch's ``state_dict()`` layout (buffers included).
+
+    Example:
+        >>> import tapegrad.nn as nn
+        >>> list(nn.state_dict({"fc": {"weight": 1.0}}))
+        ['fc.weight']
+    """
+    return dict(named_parameters(params))
+
+
+def _to_array(v: Any) -> Any:
+    if isinstance(v, (jax.Array, Tracer)):
+        return v
+    if hasattr(v, "detach") and hasattr(v, "numpy"):  # a torch tensor, perhaps requiring grad
+        v = v.detach().cpu().numpy()
+    return np.asarray(v)
+
+
+def load_state_dict(params: Mapping[str, Any], state_dict: Mapping[str, Any],
+                    strict: bool = True) -> dict[str, Any]:
+    """New params with the values of ``state_dict`` (flat names, or a nested dict like params).
+
+    Values are cast to the dtype of the leaf they replace, as PyTorch's
+    ``copy_`` does. ``nn.load_state_dict(model.init(0), tg.load(path))`` also
+    restores the definition order that a plain loaded dict may have lost.
+    Missing or unexpected names (with ``strict``) and shape mismatches raise
+    one ``ValueError`` listing every offending key.
+
+    Example:
+        >>> import numpy as np, tapegrad.nn as nn
+        >>> p = nn.load_state_dict(nn.Linear(2, 1).init(0), {"weight": np.ones((1, 2)), "bias": np.zeros(1)})
+        >>> p["weight"].tolist()
+        [[1.0, 1.0]]
+    """
+    expected = dict(named_parameters(params))
+    given = {k: _to_array(v) for k, v in named_parameters(state_dict)}
+    missing = [k for k in expected if k not in given]
+    unexpected = [k for k in given if k not in expected]
+    wrong = [k for k in expected if k in given and tuple(np.shape(given[k])) != tuple(np.shape(expected[k]))]
+    problems = [f"  shape mismatch for {k!r}: expected {tuple(np.shape(expected[k]))}, "
+                f"got {tuple(np.shape(given[k]))}" for k in wrong]
+    if strict:
+        problems += [f"  missing key {k!r} (expected shape {tuple(np.shape(expected[k]))})" for k in missing]
+        problems += [f"  unexpected key {k!r} (shape {tuple(np.shape(given[k]))})" for k in unexpected]
+    if problems:
+        raise ValueError("load_state_dict: the state dict does not match the params:\n" + "\n".join(problems))
+
+    def rebuild(node: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+        out = _dict_like(node)
+        for k, v in node.items():
+            name = f"{prefix}{k}"
+            if isinstance(v, Mapping):
+                out[k] = rebuild(v, name + ".")
+            elif name in given:
+                new = given[name]
+                out[k] = new.astype(v.dtype) if isinstance(new, Tracer) else jnp.asarray(new, dtype=v.dtype)
+            else:
+                out[k] = v
+        return out
+
+    return rebuild(params, "")
+
+
+def merge(*trees: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge nested dicts; later trees win. Rebuilds params from ``model.partition(params)``.
+
+    Each node has the kind (``dict`` or ``OrderedDict``) of the first tree that has it.
+
+    Example:
+        >>> dict(merge({"bn": {"weight": 1}}, {"bn": {"running_mean": 0}})["bn"])
+        {'weight': 1, 'running_mean': 0}
+    """
+    out = _dict_like(trees[0]) if trees else OrderedDict()
+    for tree in trees:
+        for k, v in tree.items():
+            out[k] = merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else (
+                merge(v) if isinstance(v, Mapping) else v)
+    return out
+
+
+def as_key(key: Any) -> jax.Array:
+    """A ``jax.random`` key from an int seed or a key (typed or raw ``uint32``).
+
+    Example:
+        >>> as_key(0).dtype
+        key<fry>
+    """
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        return jax.random.key(int(key))
+    dtype = getattr(key, "dtype", None)
+    if dtype is not None and not isinstance(key, Tracer):
+        if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key) or np.dtype(dtype) == np.uint32:
+            return key
+        if np.issubdtype(np.dtype(dtype), np.integer) and np.shape(key) == ():
+            return jax.random.key(key)  # an integer seed array, e.g. traced by jax.jit(model.init)
+    raise TypeError(f"expected an int seed or a jax.random key (jax.random.key(seed)), got "
+                    f"{type(key).__name__} {key!r:.60}")
+
+
+_SIGNATURES: dict[type, frozenset[str]] = {}
+
+
+def accepted_kwargs(module: Module) -> frozenset[str]:
+    """Which of ``key``/``train`` ``module.forward`` accepts (both if it takes ``**kwargs``)."""
+    cls = type(module)
+    if cls not in _SIGNATURES:
+        params = inspect.signature(cls.forward).parameters.values()
+        if any(p.kind is p.VAR_KEYWORD for p in params):
+            names = frozenset({"key", "train"})
+        else:
+            names = frozenset(p.name for p in params if p.name in ("key", "train")
+                              and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
+        _SIGNATURES[cls] = names
+    return _SIGNATURES[cls]
+
+
+class _StateStore:
+    """The running-state updates recorded during one :meth:`Module.apply` call.
+
+    Keyed by the identity of the params dict a stateful layer received: that
+    dict is a node of the tree handed to ``apply``, so the updates can be put
+    back in the right place without the layer knowing its path.
+    """
+
+    _local = threading.local()
+
+    def __init__(self) -> None:
+        self.updates: dict[int, tuple[Mapping, dict[str, Any]]] = {}
+
+    @classmethod
+    def active(cls) -> _StateStore | None:
+        stack = getattr(cls._local, "stack", None)
+        return stack[-1] if stack else None
+
+    def __enter__(self) -> _StateStore:
+        self._local.__dict__.setdefault("stack", []).append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._local.stack.remove(self)
+
+    def current(self, node: Mapping) -> Mapping:
+        entry = self.updates.get(id(node))
+        return {**node, **entry[1]} if entry is not None else node
+
+    def record(self, node: Mapping, new: dict[str, Any]) -> None:
+        # Keep `node` alive inside the entry so its id cannot be reused meanwhile.
+        old = self.updates.get(id(node))
+        self.updates[id(node)] = (node, {**(old[1] if old else {}), **new})
+
+    def merged(self, params: Mapping) -> dict:
+        found: set[int] = set()
+
+        def walk(node: Any) -> Any:
+            if not isinstance(node, Mapping):
+                return node
+            out = _dict_like(node)
+            out.update((k, walk(v)) for k, v in node.items())
+            entry = self.updates.get(id(node))
+            if entry is not None and entry[0] is node:
+                found.add(id(node))
+                out.update(entry[1])
+            return out
+
+        new = walk(params)
+        lost = [sorted(e[1]) for i, e in self.updates.items() if i not in found]
+        if lost:
+            raise ValueError(
+                f"Module.apply: a stateful layer updated {lost} on a params dict that is not part of the "
+                "params passed to apply (did forward copy or rebuild a sub-dict?); pass the sub-dicts "
+                "of params to the children unchanged")
+        return new
+
+
+class _ModuleMeta(type):
+    # Freezing after the outermost __init__ returns works whether or not the
+    # user's __init__ calls super().__init__() (the API's own example does not).
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        module = super().__call__(*args, **kwargs)
+        object.__setattr__(module, "_frozen", True)
+        return module
+
+
+class Module(metaclass=_ModuleMeta):
+    """Base class of all layers and models; subclass it and define ``forward(self, params, x)``.
+
+    Assign child modules and plain configuration in ``__init__``; after
+    construction a module is immutable. Override :meth:`init_params` to give
+    a module arrays of its own (and list buffer names in ``buffer_names``).
+
+    Example:
+        >>> import tapegrad.nn as nn
+        >>> class Net(nn.Module):
+        ...     def __init__(self):
+        ...         self.fc = nn.Linear(2, 1)
+        ...     def forward(self, params, x):
+        ...         return self.fc(params["fc"], x)
+        >>> Net()
+        Net(
+          (fc): Linear(in_features=2, out_features=1, bias=True)
+        )
+    """
+
+    #: Names of this module's own leaves that are state, not trainable parameters.
+    buffer_names: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        pass
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self.__dict__.get("_frozen", False):
+            raise AttributeError(f"{type(self).__name__} is immutable after construction (it is "
+                                 f"configuration only); build a new module instead of setting {name!r}")
+        if isinstance(value, (jax.Array, Tracer)):
+            raise TypeError(f"{type(self).__name__}.{name}: a module holds no arrays; create them in "
+                            "init_params(key) so that they live in params")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable; cannot delete {name!r}")
+
+    # --- structure -----------------------------------------------------------------------------
+
+    def named_children(self) -> list[tuple[str, Module]]:
+        """``(name, module)`` for each direct child, in definition order."""
+        for k, v in vars(self).items():
+            if isinstance(v, (list, tuple, dict)) and any(isinstance(m, Module) for m in
+                                                          (v.values() if isinstance(v, dict) else v)):
+                # PyTorch silently skips these too, which then surfaces as missing parameters.
+                raise TypeError(f"{type(self).__name__}.{k} is a {type(v).__name__} of modules, which is not "
+                                "registered as a child: use nn.ModuleList([...]) or nn.Sequential(...)")
+        return [(k, v) for k, v in vars(self).items() if isinstance(v, Module)]
+
+    def init_params(self, key: jax.Array) -> dict[str, Any]:
+        """This module's own arrays (not its children's); ``{}`` unless overridden."""
+        return {}
+
+    def init(self, key: int | jax.Array) -> OrderedDict[str, Any]:
+        """Build params: own arrays from ``fold_in(key, 0)``, child ``i`` from ``fold_in(key, i + 1)``.
+
+        Example:
+            >>> import tapegrad.nn as nn
+            >>> sorted(nn.Linear(3, 2).init(0))
+            ['bias', 'weight']
+        """
+        key = as_key(key)
+        params = OrderedDict(self.init_params(jax.random.fold_in(key, 0)))
+        for i, (name, child) in enumerate(self.named_children()):
+            if name in params:
+                raise ValueError(f"{type(self).__name__}: child {name!r} clashes with an own parameter name")
+            params[name] = child.init(jax.random.fold_in(key, i + 1))
+        return params
+
+    # --- calling -------------------------------------------------------------------------------
+
+    def forward(self, params: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
+        """The computation; ``params`` is this module's sub-dict of the params tree."""
+        raise NotImplementedError(f"{type(self).__name__} must define forward(self, params, x)")
+
+    def __call__(self, params: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(params, Mapping):
+            raise TypeError(
+                f"{type(self).__name__} is called as module(params, x, ...) with params = module.init(key) "
+                f"(or its sub-dict for a child), got {type(params).__name__} as params")
+        return self.forward(params, *args, **kwargs)
+
+    def apply(self, params: Mapping[str, Any], *args: Any, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        """``(module(params, *args, **kwargs), new_params)`` with running statistics updated.
+
+        The way to run a model containing ``BatchNorm`` in training mode.
+
+        Example:
+            >>> import tapegrad.nn as nn
+            >>> bn = nn.BatchNorm2d(3)
+            >>> y, params = bn.apply(bn.init(0), jnp.ones((2, 3, 4, 4)), train=True)
+            >>> int(params["num_batches_tracked"])
+            1
+        """
+        with _StateStore() as store:
+            out = self(params, *args, **kwargs)
+        return out, store.merged(params)
+
+    def current_state(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        """For stateful layers: ``params`` with any updates this ``apply`` already recorded for it."""
+        store = self._require_store()
+        return store.current(params)
+
+    def record_state(self, params: Mapping[str, Any], new: dict[str, Any]) -> None:
+        """For stateful layers: record new buffer values; ``apply`` puts them into ``new_params``."""
+        self._require_store().record(params, new)
+
+    def _require_store(self) -> _StateStore:
+        store = _StateStore.active()
+        if store is None:
+            raise RuntimeError(
+                f"{self!r} in training mode updates its running statistics, which must be returned: run "
+                "the model as `y, params = model.apply(params, x, train=True)`, or call it with "
+                "train=False to use the running statistics")
+        return store
+
+    # --- params helpers ------------------------------------------------------------------------
+
+    def partition(self, params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Split params into ``(trainable, buffers)``, both with the full nested structure.
+
+        Example:
+            >>> import tapegrad.nn as nn
+            >>> trainable, buffers = nn.BatchNorm2d(2).partition(nn.BatchNorm2d(2).init(0))
+            >>> list(trainable), list(buffers)
+            (['weight', 'bias'], ['running_mean', 'running_var', 'num_batches_tracked'])
+        """
+        children = dict(self.named_children())
+        trainable, buffers = _dict_like(params), _dict_like(params)
+        for k, v in params.items():
+            if k in children:
+                trainable[k], buffers[k] = children[k].partition(v)
+            elif k in self.buffer_names:
+                buffers[k] = v
+            else:
+                trainable[k] = v
+        return trainable, buffers
+
+    def named_parameters(self, params: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+        """PyTorch's ``named_parameters()``: trainable leaves only (no buffers)."""
+        return named_parameters(self.partition(params)[0])
+
+    def named_buffers(self, params: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+        """PyTorch's ``named_buffers()``: running statistics and other state."""
+        return named_parameters(self.partition(params)[1])
+
+    def num_parameters(self) -> int:
+        """Number of trainable scalars, computed from shapes alone (no arrays are built).
+
+        Example:
+            >>> import tapegrad.nn as nn
+            >>> nn.Linear(784, 512).num_parameters()
+            401920
+        """
+        return self._counts()[0]
+
+    def _counts(self) -> tuple[int, int]:
+        shapes = jax.eval_shape(lambda: self.init(0))
+        trainable, buffers = self.partition(shapes)
+        count = lambda tree: sum(int(np.prod(s.shape)) for _, s in named_parameters(tree))
+        return count(trainable), count(buffers)
+
+    # --- printing ------------------------------------------------------------------------------
+
+    def extra_repr(self) -> str:
+        """The configuration shown inside ``Name(...)``, as PyTorch's ``extra_repr``."""
+        return ""
+
+    def __repr__(self) -> str:
+        # PyTorch's Module.__repr__, line for line, so the trees print identically.
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): {_addindent(repr(child), 2)}" for name, child in self.named_children()]
+        lines = extra_lines + child_lines
+        main = type(self).__name__ + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                main += extra_lines[0]
+            else:
+                main += "\n  " + "\n  ".join(lines) + "\n"
+        return main + ")"
+
+    def __str__(self) -> str:
+        """The PyTorch tree plus a footer with the parameter count (what ``print(model)`` shows)."""
+        try:
+            n, nb = self._counts()
+        except Exception:  # printing must not fail because a custom init_params cannot be traced
+            return repr(self)
+        if not n and not nb:  # ReLU(), losses: a "0 parameters" line would be noise
+            return repr(self)
+        footer = f"# {n:,} parameters" + (f" (+ {nb:,} buffer elements)" if nb else "")
+        return f"{self!r}\n{footer}"
+
+
+def _addindent(s: str, spaces: int) -> str:
+    first, *rest = s.split("\n")
+    return "\n".join([first] + [" " * spaces + line for line in rest])
+
+
+class Sequential(Module):
+    """Children applied in order; keyed ``"0"``, ``"1"``, … (or by an ``OrderedDict``'s names).
+
+    ``forward(params, x, *, key=None, train=True)`` passes ``train`` to each
+    child that accepts it and ``key=jax.random.fold_in(key, i)`` to child ``i``
+    if it accepts a key.
+
+    Example:
+        >>> import tapegrad.nn as nn
+        >>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.1), nn.Linear(8, 2))
+        >>> params = model.init(0)
+        >>> model(params, jnp.ones((5, 4)), key=1).shape
+        (5, 2)
+        >>> model(params, jnp.ones((5, 4)), train=False).shape
+        (5, 2)
+    """
+
+    def __init__(self, *modules: Module | OrderedDict) -> None:
+        if len(modules) == 1 and isinstance(modules[0], Mapping):
+            items = [(str(k), m) for k, m in modules[0].items()]
+        else:
+            items = [(str(i), m) for i, m in enumerate(modules)]
+        for name, m in items:
+            if not isinstance(m, Module):
+                raise TypeError(f"Sequential: element {name} is {type(m).__name__}, not an nn.Module")
+        self._children = tuple(items)
+
+    def named_children(self) -> list[tuple[str, Module]]:
+        return list(self._children)
+
+    def __len__(self) -> int:
+        return len(self._children)
+
+    def __iter__(self) -> Iterator[Module]:
+        return (m for _, m in self._children)
+
+    def __getitem__(self, idx: int | slice) -> Module:
+        if isinstance(idx, slice):  # keeps the names, so the matching params keys still apply
+            return Sequential(OrderedDict(self._children[idx]))
+        return self._children[idx][1]
+
+    def forward(self, params: Mapping[str, Any], x: Any, *, key: Any = None, train: bool = True) -> Any:
+        base = None if key is None else as_key(key)
+        for i, (name, layer) in enumerate(self._children):
+            accepts = accepted_kwargs(layer)
+            kwargs: dict[str, Any] = {}
+            if "train" in accepts:
+                kwargs["train"] = train
+            if "key" in accepts and base is not None:
+                kwargs["key"] = jax.random.fold_in(base, i)
+            x = layer(params[name], x, **kwargs)
+        return x
+
+
+class ModuleList(Sequential):
+    """A list of modules keyed ``"0"``, ``"1"``, … with no ``forward``: iterate it in your own.
+
+    Example:
+        >>> import tapegrad.nn as nn
+        >>> class Stack(nn.Module):
+        ...     def __init__(self):
+        ...         self.layers = nn.ModuleList([nn.Linear(4, 4) for _ in range(3)])
+        ...     def forward(self, params, x):
+        ...         for i, layer in enumerate(self.layers):
+        ...             x = layer(params["layers"][str(i)], x)
+        ...         return x
+        >>> [name for name, _ in nn.named_parameters(Stack().init(0))][:2]
+        ['layers.0.weight', 'layers.0.bias']
+    """
+
+    def __init__(self, modules: Sequence[Module] = ()) -> None:
+        super().__init__(*modules)
+
+    def forward(self, params: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleList has no forward; iterate over it in the parent's forward")
+
+    def __repr__(self) -> str:
+        # PyTorch's ModuleList.__repr__: runs of identical children print once, as "(0-2): 3 x ...".
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return "ModuleList()"
+        runs: list[list[Any]] = []
+        for i, r in enumerate(reprs):
+            if runs and runs[-1][2] == r:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, r])
+        lines = [_addindent(f"({a}): {r}" if a == b else f"({a}-{b}): {b - a + 1} x {r}", 2)
+                 for a, b, r in runs]
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+
+
+__all__ = ["Module", "ModuleList", "Sequential", "as_key", "load_state_dict", "merge", "named_parameters",
+           "state_dict"]
