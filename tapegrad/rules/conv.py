@@ -1,0 +1,337 @@
+"""Convolution and pooling primitives, with VJP rules written as convolutions and pools again.
+
+* ``conv``: N-d ``lax.conv_general_dilated`` (PyTorch's NC..., OI... layouts by
+  default), with strides, explicit (possibly negative) ``(lo, hi)`` padding, input
+  (``lhs``) dilation, kernel (``rhs``) dilation, and feature or batch groups. The
+  input gradient is a transposed convolution (``g`` dilated by the stride, the
+  kernel flipped, its in/out roles swapped) and the kernel gradient a convolution
+  of the input with ``g``; both are ``conv`` again, so the family is closed under
+  differentiation (any order, and forward mode by transposition).
+* ``max_pool2d``: returns the window maxima and the flat index (into each ``H*W``
+  plane) of the element chosen, the first maximum in row-major window order as
+  PyTorch's CPU kernel picks it (a NaN wins, the last one). Its rule scatters ``g``
+  to those indices; the scatter's rule is a gather, and the gather's a scatter.
+* ``avg_pool2d``: a window sum divided by PyTorch's divisor; its rule is the
+  transposed window sum, whose rule is ``avg_pool2d`` again.
+
+The user-facing wrappers, with argument checking and PyTorch's names, live in
+``tapegrad.nn.functional``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+import tapegrad.numpy as tnp
+from tapegrad.core.primitive import Primitive
+
+
+def dilated(n: int, d: int) -> int:
+    """The extent of ``n`` taps spaced ``d`` apart (0 for no taps)."""
+    return 0 if n == 0 else 1 + d * (n - 1)
+
+
+# ---- conv -------------------------------------------------------------------------
+# The primitive is lax.conv_general_dilated itself: dimension numbers
+# ``(lhs_spec, rhs_spec, out_spec)`` say which axis of each operand plays which role
+# (lhs: batch, feature, spatial...; rhs: out-feature, in-feature, spatial...). The
+# derivatives only re-assign roles (the kernel gradient reads the input's channel axis
+# as its batch), so they are single convolutions with no data shuffling, and the
+# family is closed: feature groups in one direction become batch groups in the other.
+
+Specs = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+
+
+def _swap_roles(spec: tuple[int, ...]) -> tuple[int, ...]:
+    return (spec[1], spec[0]) + spec[2:]
+
+
+def _split_axis(x, axis: int, parts: int):
+    """Axis ``axis`` of size ``parts * m`` as two axes ``(parts, m)``."""
+    shape = tuple(x.shape)
+    return tnp.reshape(x, shape[:axis] + (parts, shape[axis] // parts) + shape[axis + 1:])
+
+
+def _merge_axis(x, src: int, dst: int):
+    """Fold axis ``src`` into axis ``dst`` (numbered without ``src``) as its major part."""
+    perm = [i for i in range(x.ndim) if i != src]
+    perm.insert(dst, src)
+    shape = [s for i, s in enumerate(x.shape) if i != src]
+    shape[dst] *= x.shape[src]
+    return tnp.reshape(tnp.transpose(x, tuple(perm)), tuple(shape))
+
+
+def _conv_impl(x, w, *, strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
+               feature_group_count, batch_group_count):
+    return lax.conv_general_dilated(x, w, window_strides=strides, padding=padding,
+                                    lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation,
+                                    dimension_numbers=lax.ConvDimensionNumbers(*dimension_numbers),
+                                    feature_group_count=feature_group_count,
+                                    batch_group_count=batch_group_count)
+
+
+def _sizes(a, spec):
+    return [a.shape[i] for i in spec[2:]]
+
+
+def _conv_lhs_rule(g, out, x, w, *, strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
+                   feature_group_count, batch_group_count):
+    """Input cotangent: ``g`` convolved with the flipped kernel, in/out roles swapped.
+
+    The forward stride becomes an input dilation of ``g`` (a transposed convolution).
+    """
+    if tnp.size(g) == 0 or tnp.size(w) == 0:
+        return tnp.zeros(x.shape, g.dtype)
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    groups = max(feature_group_count, batch_group_count)
+    if groups > 1:
+        # Group i's out-features must produce group i's in-features: move the group
+        # index from the kernel's out-feature axis to its in-feature axis.
+        w = _merge_axis(_split_axis(w, rhs_spec[0], groups), rhs_spec[0], rhs_spec[1])
+    w = tnp.flip(w, rhs_spec[2:])
+    pads = []
+    for n_in, k, n_out, lo, s, ld, rd in zip(_sizes(x, lhs_spec), _sizes(w, rhs_spec), _sizes(g, out_spec),
+                                             (p[0] for p in padding), strides, lhs_dilation, rhs_dilation,
+                                             strict=True):
+        before = dilated(k, rd) - lo - 1
+        pads.append((before, dilated(n_in, ld) + dilated(k, rd) - 1 - dilated(n_out, s) - before))
+    dx = conv_p(g, w, strides=lhs_dilation, padding=tuple(pads), lhs_dilation=strides,
+                rhs_dilation=rhs_dilation, dimension_numbers=(out_spec, _swap_roles(rhs_spec), lhs_spec),
+                feature_group_count=groups, batch_group_count=1)
+    if batch_group_count > 1:
+        # The groups came out on the feature axis; they index the batch.
+        dx = _merge_axis(_split_axis(dx, lhs_spec[1], batch_group_count), lhs_spec[1], lhs_spec[0])
+    return dx
+
+
+def _conv_rhs_rule(g, out, x, w, *, strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
+                   feature_group_count, batch_group_count):
+    """Kernel cotangent: the input convolved with ``g``, batch acting as the contracted features.
+
+    The forward stride becomes the kernel dilation and vice versa; feature groups
+    become batch groups (and back).
+    """
+    if tnp.size(g) == 0 or tnp.size(x) == 0:
+        return tnp.zeros(w.shape, g.dtype)
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    pads = []
+    for n_in, k, n_out, lo, s, ld, rd in zip(_sizes(x, lhs_spec), _sizes(w, rhs_spec), _sizes(g, out_spec),
+                                             (p[0] for p in padding), strides, lhs_dilation, rhs_dilation,
+                                             strict=True):
+        pads.append((lo, dilated(n_out, s) - dilated(n_in, ld) + dilated(k, rd) - lo - 1))
+    return conv_p(x, g, strides=rhs_dilation, padding=tuple(pads), lhs_dilation=lhs_dilation,
+                  rhs_dilation=strides,
+                  dimension_numbers=(_swap_roles(lhs_spec), _swap_roles(out_spec), _swap_roles(rhs_spec)),
+                  feature_group_count=batch_group_count, batch_group_count=feature_group_count)
+
+
+conv_p = Primitive("conv", _conv_impl).defvjp(_conv_lhs_rule, _conv_rhs_rule)
+
+
+def conv(x, w, *, strides: tuple[int, ...], padding: tuple[tuple[int, int], ...],
+         lhs_dilation: tuple[int, ...] | None = None, rhs_dilation: tuple[int, ...] | None = None,
+         groups: int = 1, dimension_numbers: Specs | None = None, batch_group_count: int = 1):
+    """N-d convolution (cross-correlation, as PyTorch), by default ``x`` NC..., ``w`` OI..., out NC... .
+
+    ``padding`` is one ``(lo, hi)`` pair per spatial axis (negative crops);
+    ``dimension_numbers`` are ``(lhs_spec, rhs_spec, out_spec)`` axis tuples as in
+    ``lax.ConvDimensionNumbers``. All parameters are Python ints;
+    ``tapegrad.nn.functional.conv2d`` is the checked, PyTorch-style entry point.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> conv(jnp.ones((1, 1, 5)), jnp.ones((1, 1, 3)), strides=(1,), padding=((0, 0),)).tolist()
+        [[[3.0, 3.0, 3.0]]]
+    """
+    nsp = len(strides)
+    one = (1,) * nsp
+    if dimension_numbers is None:
+        dimension_numbers = (tuple(range(nsp + 2)),) * 3
+    return conv_p(x, w, strides=tuple(int(s) for s in strides),
+                  padding=tuple((int(lo), int(hi)) for lo, hi in padding),
+                  lhs_dilation=one if lhs_dilation is None else tuple(int(d) for d in lhs_dilation),
+                  rhs_dilation=one if rhs_dilation is None else tuple(int(d) for d in rhs_dilation),
+                  dimension_numbers=tuple(tuple(int(i) for i in spec) for spec in dimension_numbers),
+                  feature_group_count=int(groups), batch_group_count=int(batch_group_count))
+
+
+# ---- pooling geometry ------------------------------------------------------------------
+
+def pool_output_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """PyTorch's ``pooling_output_shape``: in ceil mode the last window must start inside
+    the input or its left padding."""
+    span = size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
+    out = span // s + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+def _pool_pads(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> tuple[int, int, int]:
+    """``(out, lo, hi)``: ``hi`` pads (or, negative, crops) so the windows exactly tile."""
+    out = pool_output_size(size, k, s, p, d, ceil_mode)
+    return out, p, (out - 1) * s + dilated(k, d) - size - p
+
+
+def _jit(fun, *static: str):
+    """``fun`` compiled as one XLA computation per shape and params (eagerly, each jnp op
+    inside it would be compiled on its own, which dominates small eager calls)."""
+    return jax.jit(fun, static_argnames=static)
+
+
+_MAX_PARAMS = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
+_AVG_PARAMS = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
+
+
+# ---- max_pool2d ------------------------------------------------------------------------
+
+def _first_max(a, b):
+    """Of two (value, flat index) candidates, the one PyTorch's CPU loop would keep.
+
+    Its loop takes a tap when ``val > maxval`` or ``isnan(val)``: so the largest value
+    wins, ties go to the earlier (smaller) index, and a NaN wins, the last NaN among
+    several. That is a total order, so the reduction may combine taps in any order.
+    """
+    va, ia = a
+    vb, ib = b
+    na, nb = jnp.isnan(va), jnp.isnan(vb)
+    a_wins = jnp.where(na | nb, na & (~nb | (ia > ib)), (va > vb) | ((va == vb) & (ia < ib)))
+    return jnp.where(a_wins, va, vb), jnp.where(a_wins, ia, ib)
+
+
+def _max_pool_impl(x, *, kernel_size, stride, padding, dilation, ceil_mode):
+    n, c, h, w = x.shape
+    pads = [_pool_pads(size, k, s, p, d, ceil_mode)[1:]
+            for size, k, s, p, d in zip((h, w), kernel_size, stride, padding, dilation, strict=True)]
+    idx = jnp.broadcast_to(jnp.arange(h * w, dtype=jnp.int32).reshape(h, w), x.shape)
+    # reduce_window pads with the init value and wants non-negative padding: crop a negative `hi`.
+    crop = (slice(None), slice(None)) + tuple(slice(None, size + min(hi, 0)) for size, (_, hi) in
+                                              zip((h, w), pads, strict=True))
+    # Padding is (-inf, h*w): it loses every tie to a real element, and the index h*w
+    # survives only where a whole window lies in the padding (-inf out, as PyTorch; the
+    # gradient there is dropped).
+    init = (jnp.array(-jnp.inf, x.dtype), jnp.array(h * w, jnp.int32))
+    pad_cfg = ((0, 0), (0, 0)) + tuple((lo, max(hi, 0)) for lo, hi in pads)
+    return lax.reduce_window((x[crop], idx[crop]), init, _first_max, (1, 1) + tuple(kernel_size),
+                             (1, 1) + tuple(stride), pad_cfg, window_dilation=(1, 1) + tuple(dilation))
+
+
+def _max_pool_rule(gs, out, x, **params):
+    # out = (maxima, indices): g goes to the chosen element of each window (the index output
+    # is an integer and has no cotangent).
+    h, w = x.shape[2:]
+    return (tnp.reshape(pool_scatter(gs[0], out[1], size=h * w), x.shape),)
+
+
+max_pool2d_p = Primitive("max_pool2d", _jit(_max_pool_impl, *_MAX_PARAMS), save_args=False, save_out=True,
+                         multiple_results=True).defvjp_all(_max_pool_rule)
+
+
+def _flat_index(idx, size):
+    """``idx`` into one flat buffer of all (n, c) planes, each with ``size + 1`` slots (the
+    last absorbs the padding index ``size``); int64 where JAX allows, for large batches."""
+    n, c = idx.shape[:2]
+    dt = jax.dtypes.canonicalize_dtype(np.int64)
+    return idx.astype(dt) + (jnp.arange(n * c, dtype=dt) * (size + 1)).reshape((n, c) + (1,) * (idx.ndim - 2))
+
+
+def _scatter_impl(g, idx, *, size):
+    n, c = g.shape[:2]
+    flat = jnp.zeros(n * c * (size + 1), g.dtype).at[_flat_index(idx, size).ravel()].add(g.ravel())
+    return flat.reshape(n, c, size + 1)[:, :, :size]
+
+
+def _gather_impl(ct, idx):
+    n, c, size = ct.shape
+    ext = jnp.pad(ct, ((0, 0), (0, 0), (0, 1))).ravel()
+    return ext[_flat_index(idx, size)]
+
+
+# pool_scatter(g, idx): (N, C, size) with g added at the flat indices; pool_gather is its transpose.
+pool_scatter = Primitive("pool_scatter", _jit(_scatter_impl, "size"), save_args=True)
+pool_gather = Primitive("pool_gather", _jit(_gather_impl), save_args=True)
+pool_scatter.defvjp(lambda g, out, gv, idx, size: pool_gather(g, idx), None)
+pool_gather.defvjp(lambda g, out, ct, idx: pool_scatter(g, idx, size=ct.shape[2]), None)
+
+
+def max_pool2d(x, *, kernel_size: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
+               dilation: tuple[int, int], ceil_mode: bool) -> tuple[Any, Any]:
+    """``(maxima, flat indices)`` of 2-d max pooling on an ``(N, C, H, W)`` array (PyTorch semantics)."""
+    return max_pool2d_p(x, kernel_size=tuple(kernel_size), stride=tuple(stride), padding=tuple(padding),
+                        dilation=tuple(dilation), ceil_mode=bool(ceil_mode))
+
+
+# ---- avg_pool2d ------------------------------------------------------------------------
+
+def _avg_divisor(size, k, s, p, out, count_include_pad):
+    """PyTorch's per-window divisor along one axis (the 2-d divisor is the outer product)."""
+    start = np.arange(out) * s - p
+    end = np.minimum(start + k, size + p)
+    if count_include_pad:
+        return end - start
+    return np.minimum(end, size) - np.maximum(start, 0)
+
+
+def _avg_geometry(h, w, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
+    ho, _, hi_h = _pool_pads(h, kh, sh, ph, 1, ceil_mode)
+    wo, _, hi_w = _pool_pads(w, kw, sw, pw, 1, ceil_mode)
+    if divisor_override is not None:
+        div = np.full((ho, wo), float(divisor_override))
+    else:
+        div = np.outer(_avg_divisor(h, kh, sh, ph, ho, count_include_pad),
+                       _avg_divisor(w, kw, sw, pw, wo, count_include_pad)).astype(np.float64)
+    return (ho, wo), ((ph, hi_h), (pw, hi_w)), div
+
+
+def _window_sum(x, window, strides, pads):
+    # reduce_window wants non-negative padding: a negative `hi` becomes a crop first.
+    crop = tuple(slice(None, x.shape[2 + i] + min(hi, 0)) for i, (_, hi) in enumerate(pads))
+    x = x[(slice(None), slice(None)) + crop]
+    pad_cfg = ((0, 0), (0, 0)) + tuple((lo, max(hi, 0)) for lo, hi in pads)
+    return lax.reduce_window(x, jnp.array(0, x.dtype), lax.add, (1, 1) + tuple(window),
+                             (1, 1) + tuple(strides), pad_cfg)
+
+
+def _avg_pool_impl(x, *, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    _, pads, div = _avg_geometry(x.shape[2], x.shape[3], kernel_size, stride, padding, ceil_mode,
+                                 count_include_pad, divisor_override)
+    return _window_sum(x, kernel_size, stride, pads) / jnp.asarray(div, x.dtype)
+
+
+def _avg_pool_t_impl(g, *, in_size, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override):
+    """The transpose of ``_avg_pool_impl``: spread each ``g / divisor`` over its window."""
+    h, w = in_size
+    _, pads, div = _avg_geometry(h, w, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                                 divisor_override)
+    g = g / jnp.asarray(div, g.dtype)
+    # Dilate g by the stride and pad it so a stride-1 window sum lands on every input
+    # position (JAX's reduce_window_sum transpose; the all-ones window needs no flip).
+    cfg = [(0, 0, 0), (0, 0, 0)]
+    for i, (size, k, s) in enumerate(zip(in_size, kernel_size, stride, strict=True)):
+        before = k - pads[i][0] - 1
+        after = size + k - 1 - dilated(g.shape[2 + i], s) - before
+        cfg.append((before, after, s - 1))
+    gp = lax.pad(g, jnp.array(0, g.dtype), cfg)
+    return lax.reduce_window(gp, jnp.array(0, g.dtype), lax.add, (1, 1) + tuple(kernel_size), (1, 1, 1, 1),
+                             ((0, 0),) * 4)
+
+
+avg_pool2d_p = Primitive("avg_pool2d", _jit(_avg_pool_impl, *_AVG_PARAMS), save_args=False)
+avg_pool2d_t_p = Primitive("avg_pool2d_transpose", _jit(_avg_pool_t_impl, "in_size", *_AVG_PARAMS),
+                           save_args=False)
+avg_pool2d_p.defvjp(lambda g, out, x, **params: avg_pool2d_t_p(g, in_size=tuple(x.shape[2:]), **params))
+avg_pool2d_t_p.defvjp(lambda g, out, gx, in_size, **params: avg_pool2d_p(g, **params))
+
+
+def avg_pool2d(x, *, kernel_size: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
+               ceil_mode: bool, count_include_pad: bool, divisor_override: int | None):
+    """2-d average pooling on an ``(N, C, H, W)`` array with PyTorch's divisor rules."""
+    return avg_pool2d_p(x, kernel_size=tuple(kernel_size), stride=tuple(stride), padding=tuple(padding),
+                        ceil_mode=bool(ceil_mode), count_include_pad=bool(count_include_pad),
+                        divisor_override=None if divisor_override is None else int(divisor_override))
