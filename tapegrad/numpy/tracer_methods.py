@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 import tapegrad.numpy as tnp
 from tapegrad.core.primitive import Primitive
 from tapegrad.core.tracer import Tracer
-from tapegrad.rules.shape import IndexUpdateHelper
+from tapegrad.rules.indexing import IndexUpdateHelper
 
 
 def _swap(f):
@@ -24,12 +26,22 @@ def _reduce(name):
     return method
 
 
-def _reshape(self, *shape: Any) -> Any:
-    return tnp.reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+def _reshape(self, *shape: Any, order: str = "C") -> Any:
+    # x.reshape(2, -1) and x.reshape((2, -1)) both work, as on jax arrays.
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        shape = shape[0]
+    return tnp.reshape(self, shape, order)
 
 
 def _transpose(self, *axes: Any) -> Any:
-    return tnp.transpose(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else (axes or None))
+    if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+        axes = axes[0]
+    return tnp.transpose(self, axes or None)
+
+
+def _setitem(self, idx: Any, value: Any) -> None:
+    raise TypeError("tapegrad Tracers are immutable (like JAX arrays): instead of `x[idx] = y` write "
+                    "`x = x.at[idx].set(y)` (or .add / .multiply)")
 
 
 METHODS = {
@@ -51,15 +63,27 @@ METHODS = {
     "prod": _reduce("prod"), "var": _reduce("var"), "std": _reduce("std"),
     "argmax": lambda self, axis=None, keepdims=False: tnp.argmax(self, axis=axis, keepdims=keepdims),
     "argmin": lambda self, axis=None, keepdims=False: tnp.argmin(self, axis=axis, keepdims=keepdims),
+    "__setitem__": _setitem,
     "reshape": _reshape, "transpose": _transpose,
-    "astype": lambda self, dtype: tnp.astype(self, dtype),
+    "astype": lambda self, dtype, copy=False: tnp.astype(self, dtype),
     "squeeze": lambda self, axis=None: tnp.squeeze(self, axis),
-    "flatten": lambda self: tnp.ravel(self), "ravel": lambda self: tnp.ravel(self),
+    "flatten": lambda self, order="C": tnp.ravel(self, order),
+    "ravel": lambda self, order="C": tnp.ravel(self, order),
     "swapaxes": lambda self, a, b: tnp.swapaxes(self, a, b),
+    "take": lambda self, indices, axis=None, mode=None, fill_value=None: tnp.take(
+        self, indices, axis, mode=mode, fill_value=fill_value),
+    "repeat": lambda self, repeats, axis=None, *, total_repeat_length=None: tnp.repeat(
+        self, repeats, axis, total_repeat_length=total_repeat_length),
+    "sort": lambda self, axis=-1, *, stable=True, descending=False: tnp.sort(
+        self, axis, stable=stable, descending=descending),
+    "argsort": lambda self, axis=-1, *, stable=True, descending=False: tnp.argsort(
+        self, axis, stable=stable, descending=descending),
+    "diagonal": lambda self, offset=0, axis1=0, axis2=1: tnp.diagonal(self, offset, axis1, axis2),
+    # No `.trace()` method: `Tracer.trace` is the level a tracer belongs to (use tnp.trace).
     "clip": lambda self, min=None, max=None: tnp.clip(self, min, max),
     "dot": lambda self, other: tnp.dot(self, other),
     "T": property(lambda self: tnp.transpose(self)),
-    "mT": property(lambda self: tnp.swapaxes(self, -1, -2)),
+    "mT": property(lambda self: tnp.matrix_transpose(self)),
     "at": property(lambda self: IndexUpdateHelper(self)),
 }
 

@@ -7,9 +7,12 @@ the backward sweep does that in one place.
 """
 from tapegrad.rules import (  # noqa: F401  (imported for their registrations)
     arithmetic,
+    conv,
     elementwise,
+    indexing,
     linalg,
     nondiff,
+    padding,
     reductions,
     shape,
 )

@@ -1,177 +1,202 @@
-"""Shape, indexing and joining: reshape, transpose, ``x[idx]``, ``.at[]``, concatenate, where, …
+"""Shape and joining: reshape, transpose, expand/squeeze, astype, where, concatenate, split, tile,
+repeat, flip, roll, and the matrix parts diagonal, diag, trace, tril, triu.
 
 Most rules here are each other's transposes: the rule of ``reshape`` is a
-reshape, that of ``getitem`` a scatter-add, that of ``concatenate`` slices.
+reshape, that of ``concatenate`` a split, that of ``tile`` a sum. Indexing
+(``x[idx]``, ``.at[]``, take, sort) lives in ``indexing.py``, ``pad`` in ``padding.py``.
 """
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 import tapegrad.numpy as tnp
 from tapegrad.core.primitive import Primitive, broadcast_to_p, convert_p
 from tapegrad.core.tracer import Tracer
+from tapegrad.rules.indexing import _index_add
+
+
+def canon_axis(axis, ndim: int, op: str) -> int:
+    """``axis`` in ``[0, ndim)``; a clear error naming ``op`` when out of bounds."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"tnp.{op}: axis must be an int, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"tnp.{op}: axis {axis} is out of bounds for an array of dimension {ndim}")
+    return int(axis) % ndim
+
+
+def canon_axes(axes, ndim: int, op: str) -> tuple[int, ...]:
+    """A tuple of distinct axes in ``[0, ndim)`` from an int or a sequence."""
+    axes = (axes,) if isinstance(axes, (int, np.integer)) else tuple(axes)
+    out = tuple(canon_axis(a, ndim, op) for a in axes)
+    if len(set(out)) != len(out):
+        raise ValueError(f"tnp.{op}: repeated axis in {axes}")
+    return out
+
+
+def _unchanged(a):
+    """``a`` when an op leaves it as it is: a tracer stays itself, anything else becomes a JAX array."""
+    return a if type(a) is Tracer else jnp.asarray(a)
+
 
 _reshape = Primitive("reshape", lambda x, shape: jnp.reshape(x, shape), save_args=False).defvjp(
     lambda g, out, x, shape: _reshape(g, shape=tuple(x.shape)))
 _transpose = Primitive("transpose", lambda x, axes: jnp.transpose(x, axes), save_args=False).defvjp(
-    lambda g, out, x, axes: _transpose(g, axes=tuple(np.argsort(axes)) if axes is not None else None))
+    lambda g, out, x, axes: _transpose(g, axes=tuple(int(i) for i in np.argsort(axes))))
 
 
-def reshape(a, shape=None, order="C", *, newshape=None):
+def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
     """``a`` with a new shape (one dimension may be -1)."""
     shape = newshape if shape is None else shape
+    if shape is None:
+        raise TypeError("tnp.reshape: missing the new shape")
     if order != "C":
-        raise NotImplementedError("tnp.reshape supports order='C' only")
+        raise NotImplementedError(f"tnp.reshape supports order='C' only, got order={order!r}")
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
+    if tuple(tnp.shape(a)) == shape:
+        return _unchanged(a)
     return _reshape(a, shape=shape)
 
 
-def ravel(a):
+def ravel(a, order="C"):
     """``a`` flattened to one dimension."""
-    return _reshape(a, shape=(-1,))
+    return reshape(a, (-1,), order)
 
 
 def transpose(a, axes=None):
     """``a`` with its axes permuted (reversed by default)."""
     ndim = tnp.ndim(a)
-    axes = tuple(range(ndim))[::-1] if axes is None else tuple(int(i) % max(ndim, 1) for i in axes)
+    if axes is None:
+        axes = tuple(range(ndim))[::-1]
+    else:
+        axes = canon_axes(axes, ndim, "transpose")
+        if len(axes) != ndim:
+            raise ValueError(f"tnp.transpose: axes {axes} do not match an array of dimension {ndim}")
+    if axes == tuple(range(ndim)):
+        return _unchanged(a)
     return _transpose(a, axes=axes)
 
 
 def swapaxes(a, axis1, axis2):
     """``a`` with two axes interchanged."""
-    perm = list(range(tnp.ndim(a)))
-    perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
+    ndim = tnp.ndim(a)
+    perm = list(range(ndim))
+    i, j = canon_axis(axis1, ndim, "swapaxes"), canon_axis(axis2, ndim, "swapaxes")
+    perm[i], perm[j] = perm[j], perm[i]
     return transpose(a, perm)
+
+
+def matrix_transpose(x):
+    """The last two axes swapped (``x.mT``)."""
+    if tnp.ndim(x) < 2:
+        raise ValueError(f"tnp.matrix_transpose: needs at least 2 dimensions, got shape "
+                         f"{tuple(tnp.shape(x))}")
+    return swapaxes(x, -1, -2)
 
 
 def moveaxis(a, source, destination):
     """``a`` with axes moved from ``source`` to ``destination`` positions."""
     ndim = tnp.ndim(a)
-    src = [s % ndim for s in ((source,) if isinstance(source, int) else source)]
-    dst = [d % ndim for d in ((destination,) if isinstance(destination, int) else destination)]
+    src = canon_axes(source, ndim, "moveaxis")
+    dst = canon_axes(destination, ndim, "moveaxis")
+    if len(src) != len(dst):
+        raise ValueError(f"tnp.moveaxis: source {source} and destination {destination} must have the "
+                         "same number of elements")
     order = [i for i in range(ndim) if i not in src]
-    for d, s in sorted(zip(dst, src)):
+    for d, s in sorted(zip(dst, src, strict=True)):
         order.insert(d, s)
     return transpose(a, order)
 
 
 def broadcast_to(array, shape):
     """``array`` broadcast to ``shape``."""
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
     if tuple(tnp.shape(array)) == shape:
-        return array
+        return _unchanged(array)
     return broadcast_to_p(array, shape=shape)
 
 
 def expand_dims(a, axis):
-    """``a`` with new size-1 axes inserted at ``axis``."""
-    shape = jnp.expand_dims(jnp.zeros(tnp.shape(a), dtype=bool), axis).shape
-    return _reshape(a, shape=tuple(shape))
+    """``a`` with new size-1 axes inserted at ``axis`` (an int or a tuple; negatives count from the end)."""
+    shape = tuple(tnp.shape(a))
+    n_new = 1 if isinstance(axis, (int, np.integer)) else len(tuple(axis))
+    axes = canon_axes(axis, len(shape) + n_new, "expand_dims")
+    it = iter(shape)
+    return _reshape(a, shape=tuple(1 if i in axes else next(it) for i in range(len(shape) + n_new)))
 
 
 def squeeze(a, axis=None):
-    """``a`` without its size-1 axes (or only those in ``axis``)."""
-    shape = tnp.shape(a)
+    """``a`` without its size-1 axes (or only those in ``axis``, which must have size 1)."""
+    shape = tuple(tnp.shape(a))
     if axis is None:
-        axes = [i for i, s in enumerate(shape) if s == 1]
+        axes = tuple(i for i, s in enumerate(shape) if s == 1)
     else:
-        axes = [ax % len(shape) for ax in ((axis,) if isinstance(axis, int) else axis)]
+        axes = canon_axes(axis, len(shape), "squeeze")
         bad = [ax for ax in axes if shape[ax] != 1]
         if bad:
             raise ValueError(f"tnp.squeeze: cannot squeeze axis {bad[0]} of size {shape[bad[0]]} "
-                             f"(shape {tuple(shape)})")
+                             f"(shape {shape})")
+    if not axes:
+        return _unchanged(a)
     return _reshape(a, shape=tuple(s for i, s in enumerate(shape) if i not in axes))
 
 
-def astype(x, dtype):
+def _atleast(a, nd):
+    shape = tuple(tnp.shape(a))
+    if len(shape) >= nd:
+        return _unchanged(a)
+    if nd == 3 and len(shape) == 2:
+        return reshape(a, shape + (1,))
+    if nd == 3:
+        return reshape(a, (1,) + (shape or (1,)) + (1,))
+    return reshape(a, (1,) * (nd - len(shape)) + shape)
+
+
+def atleast_1d(*arys):
+    """Each input as an array of at least one dimension (a list when given several)."""
+    out = [_atleast(a, 1) for a in arys]
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_2d(*arys):
+    """Each input with at least two dimensions (1-D ``(n,)`` becomes ``(1, n)``)."""
+    out = [_atleast(a, 2) for a in arys]
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_3d(*arys):
+    """Each input with at least three dimensions: ``(n,)`` becomes ``(1, n, 1)``, ``(m, n)`` ``(m, n, 1)``."""
+    out = [_atleast(a, 3) for a in arys]
+    return out[0] if len(out) == 1 else out
+
+
+def astype(x, dtype, /, *, copy=False, device=None):
     """``x`` cast to ``dtype``; casting to an integer type ends differentiation."""
-    if tnp.result_type(x) == np.dtype(dtype):
-        return x
-    return convert_p(x, dtype=np.dtype(dtype) if not isinstance(dtype, type(jnp.bfloat16)) else dtype)
-
-
-# ---- indexing -------------------------------------------------------------------
-# Index expressions are static params. Integer index arrays and boolean masks are
-# never tracers (no gradient flows into an index), so they are kept as raw values.
-
-def _plain_index(idx):
-    if isinstance(idx, tuple):
-        return tuple(_plain_index(i) for i in idx)
-    if type(idx) is Tracer:
-        return idx.primal()
-    if isinstance(idx, list):
-        return jnp.asarray(idx)
-    return idx
-
-
-_getitem = Primitive("getitem", lambda x, idx: x[idx], save_args=False)
-_index_add = Primitive("index_add", lambda x, y, idx: x.at[idx].add(y), save_args=False)
-_index_set = Primitive("index_set", lambda x, y, idx: x.at[idx].set(y), save_args=False)
-_index_mul = Primitive("index_multiply", lambda x, y, idx: x.at[idx].multiply(y))
-
-_getitem.defvjp(lambda g, out, x, idx: _index_add(tnp.zeros(x.shape, g.dtype), g, idx=idx))
-_index_add.defvjp(lambda g, out, x, y, idx: g,
-                  lambda g, out, x, y, idx: _getitem(g, idx=idx))
-_index_set.defvjp(lambda g, out, x, y, idx: _index_set(g, 0.0, idx=idx),
-                  lambda g, out, x, y, idx: _getitem(g, idx=idx))
-_index_mul.defvjp(lambda g, out, x, y, idx: _index_mul(g, y, idx=idx),
-                  lambda g, out, x, y, idx: _getitem(g * x, idx=idx))
-
-
-def getitem(x, idx):
-    """``x[idx]`` (ints, slices, None, ..., integer arrays; boolean masks in eager mode)."""
-    return _getitem(x, idx=_plain_index(idx))
-
-
-class _IndexUpdateRef:
-    """``x.at[idx]``: functional updates, as in JAX."""
-
-    __slots__ = ("x", "idx")
-
-    def __init__(self, x, idx) -> None:
-        self.x, self.idx = x, _plain_index(idx)
-
-    def get(self):
-        return _getitem(self.x, idx=self.idx)
-
-    def set(self, values):
-        return _index_set(self.x, values, idx=self.idx)
-
-    def add(self, values):
-        return _index_add(self.x, values, idx=self.idx)
-
-    def multiply(self, values):
-        return _index_mul(self.x, values, idx=self.idx)
-
-    mul = multiply
-
-
-class IndexUpdateHelper:
-    __slots__ = ("x",)
-
-    def __init__(self, x) -> None:
-        self.x = x
-
-    def __getitem__(self, idx) -> _IndexUpdateRef:
-        return _IndexUpdateRef(self.x, idx)
+    dtype = jnp.dtype(dtype)
+    if tnp.result_type(x) == dtype and hasattr(x, "dtype"):
+        return _unchanged(x)
+    return convert_p(x, dtype=dtype)
 
 
 # ---- selection and joining ------------------------------------------------------
 
 _where = Primitive("where", lambda c, x, y: jnp.where(c, x, y)).defvjp(
     None,
-    lambda g, out, c, x, y: tnp.where(c, g, 0.0),
-    lambda g, out, c, x, y: tnp.where(c, 0.0, g))
+    lambda g, out, c, x, y: _where(c, g, 0.0),
+    lambda g, out, c, x, y: _where(c, 0.0, g))
 
 
-def where(condition, x=None, y=None):
+def where(condition, x=None, y=None, /, *, size=None, fill_value=None):
     """``x`` where ``condition`` else ``y``; the gradient flows to the chosen side only."""
-    if x is None and y is None:
-        return tnp.nonzero(condition)
     if type(condition) is Tracer:
         condition = condition.primal()
+    if x is None and y is None:
+        if size is None and fill_value is None:
+            return tnp.nonzero(condition)
+        return jnp.nonzero(condition, size=size, fill_value=fill_value)
+    if x is None or y is None:
+        raise ValueError("tnp.where: give both x and y, or neither (then it is tnp.nonzero)")
     return _where(condition, x, y)
 
 
@@ -181,47 +206,240 @@ class _Concatenate(Primitive):
     def vjp(self, g, entry):
         axis = entry.params["axis"]
         sizes = [x.shape[axis] for x in entry.args]
-        cuts = np.cumsum(sizes)[:-1].tolist()
-        pieces = tnp.split(g, cuts, axis=axis)
-        return [p if i is not None else None for p, i in zip(pieces, entry.in_ids)]
+        pieces = split(g, np.cumsum(sizes)[:-1].tolist(), axis=axis)
+        return [p if i is not None else None for p, i in zip(pieces, entry.in_ids, strict=True)]
 
 
 _concatenate = _Concatenate("concatenate", lambda *xs, axis: jnp.concatenate(xs, axis=axis), save_args=False)
 
 
-def concatenate(arrays, axis=0):
-    """Join arrays along an existing axis."""
+def concatenate(arrays, axis=0, dtype=None):
+    """Join arrays along an existing axis (of the flattened arrays when ``axis`` is None)."""
     arrays = list(arrays)
+    if not arrays:
+        raise ValueError("tnp.concatenate: need at least one array to concatenate")
+    if dtype is not None:
+        arrays = [astype(a, dtype) for a in arrays]
     if axis is None:
         arrays, axis = [ravel(a) for a in arrays], 0
-    nd = tnp.ndim(arrays[0])
-    return _concatenate(*arrays, axis=int(axis) % max(nd, 1))
+    nds = {tnp.ndim(a) for a in arrays}
+    if 0 in nds:
+        raise ValueError("tnp.concatenate: zero-dimensional arrays cannot be concatenated")
+    if len(nds) > 1:
+        raise ValueError(f"tnp.concatenate: all arrays need the same number of dimensions, got shapes "
+                         f"{[tuple(tnp.shape(a)) for a in arrays]}")
+    axis = canon_axis(axis, nds.pop(), "concatenate")
+    if len(arrays) == 1:
+        return _unchanged(arrays[0])
+    return _concatenate(*arrays, axis=axis)
 
 
-def stack(arrays, axis=0):
-    """Join arrays along a new axis."""
+def stack(arrays, axis=0, out=None, dtype=None):
+    """Join arrays of one shape along a new axis."""
     arrays = list(arrays)
     if not arrays:
         raise ValueError("tnp.stack: need at least one array to stack")
-    nd = tnp.ndim(arrays[0]) + 1
-    ax = int(axis) % nd
-    return concatenate([expand_dims(a, ax) for a in arrays], axis=ax)
+    shapes = {tuple(tnp.shape(a)) for a in arrays}
+    if len(shapes) > 1:
+        raise ValueError(f"tnp.stack: all input arrays must have the same shape, got {sorted(shapes)}")
+    ax = canon_axis(axis, len(shapes.pop()) + 1, "stack")
+    return concatenate([expand_dims(a, ax) for a in arrays], axis=ax, dtype=dtype)
+
+
+def hstack(tup, dtype=None):
+    """Join arrays column-wise (along axis 1, or axis 0 for 1-D inputs)."""
+    arrays = [_atleast(a, 1) for a in tup]
+    if not arrays:
+        raise ValueError("tnp.hstack: need at least one array")
+    return concatenate(arrays, axis=0 if tnp.ndim(arrays[0]) == 1 else 1, dtype=dtype)
+
+
+def vstack(tup, dtype=None):
+    """Join arrays row-wise (1-D inputs become rows)."""
+    return concatenate([_atleast(a, 2) for a in tup], axis=0, dtype=dtype)
 
 
 _split = Primitive("split", lambda x, indices, axis: tuple(jnp.split(x, indices, axis=axis)),
                    save_args=False, multiple_results=True).defvjp_all(
-    lambda gs, out, x, indices, axis: (concatenate(list(gs), axis=axis),))
+    lambda gs, out, x, indices, axis: (_concatenate(*gs, axis=axis) if len(gs) > 1 else gs[0],))
 
 
 def split(ary, indices_or_sections, axis=0):
-    """Split into pieces along ``axis`` (equal sections or at given indices)."""
-    n = tnp.shape(ary)[axis]
+    """Split into pieces along ``axis``: ``n`` equal sections, or at the given indices."""
+    shape = tuple(tnp.shape(ary))
+    axis = canon_axis(axis, len(shape), "split")
+    n = shape[axis]
     if isinstance(indices_or_sections, (int, np.integer)):
-        if n % indices_or_sections:
-            raise ValueError(f"tnp.split: array of size {n} along axis {axis} does not split into "
-                             f"{indices_or_sections} equal sections")
-        step = n // indices_or_sections
-        indices = tuple(range(step, n, step))
+        k = int(indices_or_sections)
+        if k <= 0 or n % k:
+            raise ValueError(f"tnp.split: an axis of size {n} does not split into {k} equal sections "
+                             f"(shape {shape}, axis {axis})")
+        indices = tuple(i * (n // k) for i in range(1, k))
     else:
-        indices = tuple(int(i) for i in indices_or_sections)
+        indices = tuple(int(i) for i in np.asarray(indices_or_sections).ravel())
     return list(_split(ary, indices=indices, axis=axis))
+
+
+# ---- tile, repeat, flip, roll ---------------------------------------------------
+
+def _tile_vjp(g, out, x, reps):
+    nd = max(len(reps), x.ndim)
+    shape = (1,) * (nd - x.ndim) + tuple(x.shape)
+    reps = (1,) * (nd - len(reps)) + reps
+    # Each axis of size r*s is (r copies) x (s elements): split it and sum the copies.
+    g = tnp.reshape(g, tuple(v for pair in zip(reps, shape, strict=True) for v in pair))
+    return tnp.reshape(tnp.sum(g, axis=tuple(range(0, 2 * nd, 2))), x.shape)
+
+
+_tile = Primitive("tile", lambda x, reps: jnp.tile(x, reps), save_args=False).defvjp(_tile_vjp)
+
+
+def tile(A, reps):
+    """``A`` repeated ``reps`` times along each axis."""
+    reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
+    if any(r < 0 for r in reps):
+        raise ValueError(f"tnp.tile: reps must be non-negative, got {reps}")
+    return _tile(A, reps=reps)
+
+
+def _repeat_vjp(g, out, x, repeats, axis, total_repeat_length):
+    n = x.shape[axis]
+    if isinstance(repeats, int):
+        # out[..., i*r + j, ...] = x[..., i, ...]: sum the r copies of each element.
+        g = tnp.reshape(g, tuple(x.shape[:axis]) + (n, repeats) + tuple(x.shape[axis + 1:]))
+        return tnp.sum(g, axis=axis + 1)
+    # Ragged repeats: a segment sum, as the scatter-add of each output to its source.
+    source = jnp.repeat(jnp.arange(n), repeats, total_repeat_length=total_repeat_length)
+    return _index_add(tnp.zeros(x.shape, g.dtype), g, idx=(slice(None),) * axis + (source,), mode=None)
+
+
+_repeat = Primitive("repeat", lambda x, repeats, axis, total_repeat_length: jnp.repeat(
+    x, repeats, axis=axis, total_repeat_length=total_repeat_length), save_args=False).defvjp(_repeat_vjp)
+
+
+def repeat(a, repeats, axis=None, *, total_repeat_length=None):
+    """Each element of ``a`` repeated ``repeats`` times (an int, or one count per element) along ``axis``."""
+    if type(repeats) is Tracer:
+        raise TypeError("tnp.repeat: repeats must be integers, not a differentiable tracer")
+    if axis is None:
+        a, axis = ravel(a), 0
+    if tnp.ndim(a) == 0:
+        a = reshape(a, (1,))
+    axis = canon_axis(axis, tnp.ndim(a), "repeat")
+    if np.ndim(repeats) == 0 and not isinstance(repeats, jax.core.Tracer):
+        repeats = int(repeats)
+        if repeats < 0:
+            raise ValueError(f"tnp.repeat: repeats must be non-negative, got {repeats}")
+        if total_repeat_length is not None and total_repeat_length != repeats * tnp.shape(a)[axis]:
+            repeats = jnp.full((tnp.shape(a)[axis],), repeats)
+    else:
+        # Kept as NumPy when known: under jax.jit a jnp array would be traced, and
+        # jnp.repeat needs concrete repeats (or total_repeat_length).
+        repeats = repeats if isinstance(repeats, jax.core.Tracer) else np.asarray(repeats)
+        if not jnp.issubdtype(repeats.dtype, jnp.integer):
+            raise TypeError(f"tnp.repeat: repeats must be integers, got dtype {repeats.dtype}")
+    return _repeat(a, repeats=repeats, axis=axis, total_repeat_length=total_repeat_length)
+
+
+_flip = Primitive("flip", lambda x, axis: jnp.flip(x, axis), save_args=False).defvjp(
+    lambda g, out, x, axis: _flip(g, axis=axis))
+
+
+def flip(m, axis=None):
+    """``m`` with the order of elements reversed along ``axis`` (all axes when None)."""
+    nd = tnp.ndim(m)
+    axes = tuple(range(nd)) if axis is None else canon_axes(axis, nd, "flip")
+    if not axes:
+        return _unchanged(m)
+    return _flip(m, axis=axes)
+
+
+def _neg(shift):
+    return tuple(-s for s in shift) if isinstance(shift, tuple) else -shift
+
+
+_roll = Primitive("roll", lambda x, shift, axis: jnp.roll(x, shift, axis), save_args=False).defvjp(
+    lambda g, out, x, shift, axis: _roll(g, shift=_neg(shift), axis=axis))
+
+
+def roll(a, shift, axis=None):
+    """``a`` with elements shifted cyclically by ``shift`` along ``axis`` (the flattened array when None)."""
+    if type(shift) is Tracer:
+        raise TypeError("tnp.roll: shift must be integers, not a differentiable tracer")
+    if not isinstance(shift, jax.core.Tracer):  # a jax.jit-traced shift stays dynamic
+        shift = int(shift) if np.ndim(shift) == 0 else tuple(int(s) for s in np.asarray(shift).ravel())
+    nd = tnp.ndim(a)
+    if axis is not None:
+        axis = canon_axis(axis, nd, "roll") if isinstance(axis, (int, np.integer)) else tuple(
+            canon_axis(ax, nd, "roll") for ax in axis)
+    return _roll(a, shift=shift, axis=axis)
+
+
+# ---- matrix parts: diagonal, diag, trace, tril, triu ----------------------------
+
+def _diagonal_vjp(g, out, x, offset, axis1, axis2):
+    if 0 in g.shape:
+        return tnp.zeros(x.shape, g.dtype)
+    # Scatter g onto the diagonal of zeros laid out as (other axes..., axis1, axis2), then put the axes back.
+    rest = [j for j in range(x.ndim) if j not in (axis1, axis2)]
+    moved = tuple(x.shape[j] for j in rest) + (x.shape[axis1], x.shape[axis2])
+    k = jnp.arange(g.shape[-1])
+    idx = (Ellipsis, k + max(-offset, 0), k + max(offset, 0))
+    z = _index_add(tnp.zeros(moved, g.dtype), g, idx=idx, mode="promise_in_bounds")
+    return transpose(z, tuple(int(i) for i in np.argsort(rest + [axis1, axis2])))
+
+
+_diagonal = Primitive("diagonal", lambda x, offset, axis1, axis2: jnp.diagonal(x, offset, axis1, axis2),
+                      save_args=False).defvjp(_diagonal_vjp)
+
+
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    """The ``offset`` diagonal of ``a`` over ``axis1``, ``axis2``; it becomes the last axis."""
+    nd = tnp.ndim(a)
+    if nd < 2:
+        raise ValueError(f"tnp.diagonal: needs at least 2 dimensions, got shape {tuple(tnp.shape(a))}")
+    a1, a2 = canon_axis(axis1, nd, "diagonal"), canon_axis(axis2, nd, "diagonal")
+    if a1 == a2:
+        raise ValueError(f"tnp.diagonal: axis1 and axis2 must differ, both are {a1}")
+    return _diagonal(a, offset=int(offset), axis1=a1, axis2=a2)
+
+
+_diag = Primitive("diag", lambda v, k: jnp.diag(v, k), save_args=False).defvjp(
+    lambda g, out, v, k: diagonal(g, k))
+
+
+def diag(v, k=0):
+    """A matrix with the 1-D ``v`` on its ``k``-th diagonal, or the ``k``-th diagonal of a 2-D ``v``."""
+    nd = tnp.ndim(v)
+    if nd == 1:
+        return _diag(v, k=int(k))
+    if nd == 2:
+        return diagonal(v, k)
+    raise ValueError(f"tnp.diag: input must be 1-D or 2-D, got shape {tuple(tnp.shape(v))}")
+
+
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    """The sum along the ``offset`` diagonal over ``axis1``, ``axis2``."""
+    if out is not None:
+        raise NotImplementedError("tnp.trace: the 'out' argument is not supported (arrays are immutable)")
+    return tnp.sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
+
+
+_tril = Primitive("tril", lambda m, k: jnp.tril(m, k), save_args=False).defvjp(
+    lambda g, out, m, k: _tril(g, k=k))
+_triu = Primitive("triu", lambda m, k: jnp.triu(m, k), save_args=False).defvjp(
+    lambda g, out, m, k: _triu(g, k=k))
+
+
+def tril(m, k=0):
+    """``m`` with the elements above the ``k``-th diagonal of its last two axes zeroed."""
+    if tnp.ndim(m) < 2:
+        raise ValueError(f"tnp.tril: needs at least 2 dimensions, got shape {tuple(tnp.shape(m))}")
+    return _tril(m, k=int(k))
+
+
+def triu(m, k=0):
+    """``m`` with the elements below the ``k``-th diagonal of its last two axes zeroed."""
+    if tnp.ndim(m) < 2:
+        raise ValueError(f"tnp.triu: needs at least 2 dimensions, got shape {tuple(tnp.shape(m))}")
+    return _triu(m, k=int(k))
