@@ -108,7 +108,12 @@ def linear(input: Array, weight: Array, bias: Array | None = None) -> Array:
         raise ValueError(f"linear: input has {tnp.shape(input)[-1:] or 'no'} features in its last "
                          f"dimension but weight expects {in_w}: input {_describe(input)}, "
                          f"weight {_describe(weight)} (weight is (out_features, in_features))")
-    out = tnp.matmul(input, tnp.transpose(weight) if tnp.ndim(weight) == 2 else weight)
+    if tnp.ndim(weight) == 2:
+        # Contract with weight's in_features axis directly: no transposed copy of the
+        # weight forward, and none of the gradient backward.
+        out = tnp.dot_general(input, weight, (((tnp.ndim(input) - 1,), (1,)), ((), ())))
+    else:
+        out = tnp.matmul(input, weight)
     return out if bias is None else out + bias
 
 

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
+from jax import lax
 from opt_einsum.parser import convert_interleaved_input, get_symbol, parse_einsum_input
 
 import tapegrad.numpy as tnp
@@ -65,15 +66,69 @@ def _promote(g, x, y):
 
 
 def _matmul_x(g, out, x, y, precision, preferred_element_type):
+    if x.ndim == 2 and y.ndim == 2:  # contract in place: no transposed copy of y
+        return dot_general(g, y, (((1,), (1,)), ((), ())), precision=precision)
     g, _, ye = _promote(g, x, y)
     dx = _mm(g, _mT(ye), precision)  # (..., n, k); the sweep sums broadcast batch dims
     return dx if x.ndim > 1 else tnp.reshape(tnp.sum(dx, axis=tuple(range(dx.ndim - 1))), x.shape)
 
 
 def _matmul_y(g, out, x, y, precision, preferred_element_type):
+    if x.ndim == 2 and y.ndim == 2:
+        return dot_general(x, g, (((0,), (0,)), ((), ())), precision=precision)
     g, xe, _ = _promote(g, x, y)
     dy = _mm(_mT(xe), g, precision)  # (..., k, m)
     return dy if y.ndim > 1 else tnp.sum(dy, axis=-1)
+
+
+# ---- dot_general: contractions without transposed copies --------------------------
+# Its rules are JAX's transposition of dot_general (lax.py): the cotangent of one
+# operand is a dot_general of g with the other, then at most one transpose.
+
+def _remaining(n, *removed):
+    gone = {i for r in removed for i in r}
+    return [i for i in range(n) if i not in gone]
+
+
+def _dot_general_lhs(g, x, y, dimension_numbers, precision, swap_ans=False):
+    (x_contract, y_contract), (x_batch, y_batch) = dimension_numbers
+    x_kept = _remaining(x.ndim, x_contract, x_batch)
+    y_kept = _remaining(y.ndim, y_contract, y_batch)
+    nb = len(x_batch)
+    if swap_ans:
+        ans_y = list(range(nb, nb + len(y_kept)))
+    else:
+        ans_y = list(range(nb + len(x_kept), nb + len(x_kept) + len(y_kept)))
+    dims = ((tuple(ans_y), tuple(y_kept)), (tuple(range(nb)), tuple(y_batch)))
+    x_contract_by_y = [x_contract[i] for i in np.argsort(y_contract)]
+    out_axes = tuple(int(i) for i in np.argsort(list(x_batch) + x_kept + x_contract_by_y))
+    ct = dot_general(g, y, dims, precision=precision)
+    return ct if out_axes == tuple(range(len(out_axes))) else tnp.transpose(ct, out_axes)
+
+
+def _dot_general_rhs(g, x, y, dimension_numbers, precision):
+    (x_contract, y_contract), (x_batch, y_batch) = dimension_numbers
+    swapped = ((y_contract, x_contract), (y_batch, x_batch))
+    return _dot_general_lhs(g, y, x, swapped, precision, swap_ans=True)
+
+
+_dot_general = Primitive(
+    "dot_general", lambda x, y, dimension_numbers, precision, preferred_element_type: lax.dot_general(
+        x, y, dimension_numbers, precision=precision, preferred_element_type=preferred_element_type))
+_dot_general.defvjp(
+    lambda g, out, x, y, dimension_numbers, precision, preferred_element_type: _dot_general_lhs(
+        g, x, y, dimension_numbers, precision),
+    lambda g, out, x, y, dimension_numbers, precision, preferred_element_type: _dot_general_rhs(
+        g, x, y, dimension_numbers, precision))
+
+
+def dot_general(x, y, dimension_numbers, precision=None, preferred_element_type=None):
+    """``lax.dot_general``: contract and batch the given axes (tuples of ints, as lax takes them)."""
+    (lc, rc), (lb, rb) = dimension_numbers
+    dims = ((tuple(int(i) for i in lc), tuple(int(i) for i in rc)),
+            (tuple(int(i) for i in lb), tuple(int(i) for i in rb)))
+    return _dot_general(x, y, dimension_numbers=dims, precision=precision,
+                        preferred_element_type=preferred_element_type)
 
 
 _matmul = Primitive("matmul", lambda a, b, precision, preferred_element_type: jnp.matmul(
