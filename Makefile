@@ -39,6 +39,14 @@ test: $(VENV)/.dev-installed graphviz
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check tapegrad tests examples benchmarks
 
+$(VENV)/.docs-installed: pyproject.toml | $(PY)
+	$(PIP) install -q -e ".[docs]"
+	touch $@
+
+# The site goes to site/; its pictures are drawn into docs/assets/generated/ during the build.
+docs: $(VENV)/.docs-installed graphviz
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/bench_core.py
 	$(PY) benchmarks/bench_training.py
