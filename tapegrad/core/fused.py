@@ -25,6 +25,7 @@ from tapegrad.core.tracer import Tracer
 HOT = 3
 _ARRAY = type(jnp.zeros(()))  # the concrete array type; jit tracers are not it
 _UNHASHABLE = object()
+_INTERPRET = object()  # a rule of at most one op: a compiled call would cost more than it saves
 
 
 def _static_key(v: Any) -> Any:
@@ -72,11 +73,13 @@ def fused_pullback(prim: Any, g: Any, entry: Entry) -> list[Any] | None:
         if hit + 1 < HOT:
             cache[key] = hit + 1
             return None
-        hit = cache[key] = _compile(prim, entry, tuple(static))
-    return hit(g, out, *dyn) if has_out else hit(g, None, *dyn)
+        hit = cache[key] = _compile(prim, entry, tuple(static), g, out, dyn)
+    if hit is _INTERPRET:
+        return None
+    return hit(g, out, *dyn)
 
 
-def _compile(prim: Any, entry: Entry, static: tuple) -> Any:
+def _compile(prim: Any, entry: Entry, static: tuple, g: Any, out: Any, dyn: list) -> Any:
     from tapegrad.core.primitive import _pullback
 
     in_ids, params = entry.in_ids, entry.params
@@ -87,4 +90,7 @@ def _compile(prim: Any, entry: Entry, static: tuple) -> Any:
         fake = Entry(prim, in_ids, entry.out_ids, args, out, params, entry.out_avals, ())
         return _pullback(prim, g, fake)
 
+    # Rules like add's (g passes through) or a scaling (one multiply) gain nothing.
+    if len(jax.make_jaxpr(rule)(g, out, *dyn).eqns) <= 1:
+        return _INTERPRET
     return jax.jit(rule)
