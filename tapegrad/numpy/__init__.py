@@ -16,24 +16,31 @@ from tapegrad.numpy.constructors import (
     zeros, zeros_like,
 )
 from tapegrad.rules.arithmetic import (
-    add, arctan2, divide, hypot, logaddexp, maximum, minimum, mod, multiply, negative, power, reciprocal,
-    remainder, square, subtract, true_divide,
+    add, arctan2, atan2, clip, copysign, divide, fmax, fmin, fmod, hypot, logaddexp, logaddexp2, maximum,
+    minimum, mod, multiply, negative, pow, power, reciprocal, remainder, square, subtract, true_divide,
 )
 from tapegrad.rules.elementwise import (
-    abs, absolute, arccos, arccosh, arcsin, arcsinh, arctan, arctanh, cbrt, cos, cosh, exp, exp2, expm1,
-    log, log1p, log2, log10, sin, sinh, sqrt, tan, tanh,
+    abs, absolute, acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctanh, asin, asinh, atan, atanh,
+    cbrt, cos, cosh, deg2rad, degrees, exp, exp2, expm1, fabs, log, log1p, log2, log10, positive, rad2deg,
+    radians, sin, sinh, sqrt, tan, tanh,
 )
 from tapegrad.rules.nondiff import (
-    allclose, argmax, argmin, argsort, around, ceil, equal, floor, floor_divide, greater, greater_equal,
-    isfinite, isinf, isnan, less, less_equal, logical_and, logical_not, logical_or, logical_xor, nonzero,
-    not_equal, rint, round, sign, trunc,
+    all, allclose, any, argmax, argmin, argsort, around, array_equal, ceil, count_nonzero, equal, floor,
+    floor_divide, greater, greater_equal, isclose, isfinite, isinf, isnan, isneginf, isposinf, less,
+    less_equal, logical_and, logical_not, logical_or, logical_xor, nonzero, not_equal, rint, round, sign,
+    signbit, trunc,
 )
-from tapegrad.rules.reductions import amax, amin, max, mean, min, sum
+from tapegrad.rules.reductions import (
+    amax, amin, cumprod, cumsum, logsumexp, max, mean, min, prod, std, sum, var,
+)
 from tapegrad.rules.shape import (
-    astype, broadcast_to, concatenate, expand_dims, getitem, moveaxis, ravel, reshape, split, squeeze, stack,
-    swapaxes, transpose, where,
+    astype, atleast_1d, atleast_2d, atleast_3d, broadcast_to, concatenate, diag, diagonal, expand_dims, flip,
+    hstack, matrix_transpose, moveaxis, ravel, repeat, reshape, roll, split, squeeze, stack, swapaxes, tile,
+    trace, transpose, tril, triu, vstack, where,
 )
-from tapegrad.rules.linalg import matmul
+from tapegrad.rules.indexing import getitem, sort, take, take_along_axis
+from tapegrad.rules.padding import pad
+from tapegrad.rules.linalg import dot, dot_general, einsum, inner, matmul, outer, tensordot, vdot
 from tapegrad.numpy import linalg
 from tapegrad.numpy import tracer_methods as _tracer_methods
 

@@ -25,7 +25,9 @@ divide = true_divide
 
 
 def _power_x(g, out, x, y):
-    # y * x**(y-1), with the y == 0 case pinned to 0 (x**-1 would be inf at x == 0).
+    # y * x**(y-1), with y == 0 pinned to 0: x**0 is constant, and x**-1 would make 0 * inf at
+    # x == 0. jax.vjp agrees for integer exponents; for a float exponent 0.0 at x == 0 it gives
+    # NaN (0 * inf), where this gives the true derivative 0, as PyTorch does.
     return g * tnp.where(y == 0, 0.0, y * x ** tnp.where(y == 0, 1.0, y - 1))
 
 
@@ -36,28 +38,86 @@ def _power_y(g, out, x, y):
 
 
 power = Primitive("power", jnp.power).defvjp(_power_x, _power_y)
+pow = power
 square = Primitive("square", jnp.square).defvjp(
     lambda g, out, x: g * 2 * x)
 reciprocal = Primitive("reciprocal", jnp.reciprocal, save_args=False, save_out=True).defvjp(
     lambda g, out, x: -g * out * out)
 maximum = Primitive("maximum", jnp.maximum).defvjp(
-    # Ties split the gradient equally, as jax.numpy does.
+    # Ties split the gradient equally, as jax.numpy (and PyTorch) do.
     lambda g, out, x, y: g * tnp.where(x > y, 1.0, tnp.where(x == y, 0.5, 0.0)),
     lambda g, out, x, y: g * tnp.where(y > x, 1.0, tnp.where(x == y, 0.5, 0.0)))
 minimum = Primitive("minimum", jnp.minimum).defvjp(
     lambda g, out, x, y: g * tnp.where(x < y, 1.0, tnp.where(x == y, 0.5, 0.0)),
     lambda g, out, x, y: g * tnp.where(y < x, 1.0, tnp.where(x == y, 0.5, 0.0)))
+# jnp.arctan2(x1, x2) is the angle of the point (x2, x1).
 arctan2 = Primitive("arctan2", jnp.arctan2).defvjp(
     lambda g, out, x, y: g * y / (x * x + y * y),
     lambda g, out, x, y: -g * x / (x * x + y * y))
+atan2 = arctan2
 # mod(x, y) = x - floor(x / y) * y: piecewise, d/dx = 1, d/dy = -floor(x / y).
 mod = Primitive("mod", jnp.mod).defvjp(
     lambda g, out, x, y: g,
     lambda g, out, x, y: -g * tnp.floor_divide(x, y))
 remainder = mod
+# fmod(x, y) = x - trunc(x / y) * y (C's fmod, sign of x).
+fmod = Primitive("fmod", jnp.fmod).defvjp(
+    lambda g, out, x, y: g,
+    lambda g, out, x, y: -g * tnp.trunc(tnp.divide(x, y)))
+
+
+def _hypot_rule(g, out, x, y):
+    # x / hypot; at the origin jax.vjp gives 1/2 to each argument (a subgradient), so do we.
+    zero = out == 0
+    return g * tnp.where(zero, 0.5, x / tnp.where(zero, 1.0, out))
+
+
 hypot = Primitive("hypot", jnp.hypot, save_out=True).defvjp(
-    lambda g, out, x, y: g * x / out,
-    lambda g, out, x, y: g * y / out)
+    _hypot_rule, lambda g, out, x, y: _hypot_rule(g, out, y, x))
+
+
+def _no_posinf(v):
+    # jax's logaddexp rule reads +inf as 0 (so logaddexp(inf, y) has finite derivatives);
+    # match it rather than return inf - inf = NaN.
+    return tnp.where(v == float("inf"), 0.0, v)
+
+
 logaddexp = Primitive("logaddexp", jnp.logaddexp, save_out=True).defvjp(
-    lambda g, out, x, y: g * tnp.exp(x - out),
-    lambda g, out, x, y: g * tnp.exp(y - out))
+    lambda g, out, x, y: g * tnp.exp(_no_posinf(x) - _no_posinf(out)),
+    lambda g, out, x, y: g * tnp.exp(_no_posinf(y) - _no_posinf(out)))
+logaddexp2 = Primitive("logaddexp2", jnp.logaddexp2, save_out=True).defvjp(
+    lambda g, out, x, y: g * tnp.exp2(_no_posinf(x) - _no_posinf(out)),
+    lambda g, out, x, y: g * tnp.exp2(_no_posinf(y) - _no_posinf(out)))
+
+
+# ---- compositions: their gradients follow from the primitives above ---------------
+
+def clip(arr=None, /, min=None, max=None):
+    """``arr`` limited to ``[min, max]`` (either bound may be None or an array).
+
+    As jax.numpy: ``minimum(max, maximum(min, arr))``, so where ``min > max`` the result
+    is ``max``, and at a tie the gradient is shared equally between ``arr`` and the bound.
+    """
+    if arr is None:
+        raise ValueError("tnp.clip: no input array was given")
+    if min is not None:
+        arr = maximum(min, arr)
+    if max is not None:
+        arr = minimum(max, arr)
+    return arr
+
+
+def fmax(x1, x2):
+    """Elementwise maximum ignoring NaNs; the gradient goes to the chosen argument (``x2`` at ties)."""
+    return tnp.where(tnp.greater(x1, x2) | tnp.isnan(x2), x1, x2)
+
+
+def fmin(x1, x2):
+    """Elementwise minimum ignoring NaNs; the gradient goes to the chosen argument (``x2`` at ties)."""
+    return tnp.where(tnp.less(x1, x2) | tnp.isnan(x2), x1, x2)
+
+
+def copysign(x1, x2):
+    """``|x1|`` with the sign of ``x2`` (no gradient to ``x2``)."""
+    mag = tnp.abs(x1)
+    return tnp.where(tnp.signbit(x2), -mag, mag)

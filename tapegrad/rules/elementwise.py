@@ -32,8 +32,24 @@ sinh = _unary("sinh", jnp.sinh, lambda g, out, x: g * tnp.cosh(x))
 cosh = _unary("cosh", jnp.cosh, lambda g, out, x: g * tnp.sinh(x))
 tanh = _unary("tanh", jnp.tanh, lambda g, out, x: g * (1 - out * out), uses="out")
 arcsinh = _unary("arcsinh", jnp.arcsinh, lambda g, out, x: g / tnp.sqrt(x * x + 1))
-arccosh = _unary("arccosh", jnp.arccosh, lambda g, out, x: g / tnp.sqrt(x * x - 1))
+# (x - 1) * (x + 1), not x * x - 1: exact near x == 1, where the derivative blows up.
+arccosh = _unary("arccosh", jnp.arccosh, lambda g, out, x: g / tnp.sqrt((x - 1) * (x + 1)))
 arctanh = _unary("arctanh", jnp.arctanh, lambda g, out, x: g / (1 - x * x))
-# |x|' = sign(x), 0 at 0 (as jax.numpy and PyTorch).
-abs = _unary("abs", jnp.abs, lambda g, out, x: g * tnp.sign(x))
+# |x|' = sign(x); at 0 jax.vjp takes the subgradient 1 (x >= 0), and so do we (PyTorch takes 0).
+abs = _unary("abs", jnp.abs, lambda g, out, x: tnp.where(x >= 0, g, -g))
 absolute = abs
+fabs = _unary("fabs", jnp.fabs, lambda g, out, x: tnp.where(x >= 0, g, -g))  # always a float result
+
+# Array-API spellings.
+acos, asin, atan, acosh, asinh, atanh = arccos, arcsin, arctan, arccosh, arcsinh, arctanh
+
+_DEG = 0.017453292519943295  # pi / 180
+# Linear: the rules read no residuals.
+deg2rad = Primitive("deg2rad", jnp.deg2rad, save_args=False).defvjp(lambda g, out, x: g * _DEG)
+rad2deg = Primitive("rad2deg", jnp.rad2deg, save_args=False).defvjp(lambda g, out, x: g * (1 / _DEG))
+radians, degrees = deg2rad, rad2deg
+
+
+def positive(x):
+    """``+x`` (the same value)."""
+    return tnp.asarray(x)
