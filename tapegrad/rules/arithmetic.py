@@ -25,10 +25,10 @@ divide = true_divide
 
 
 def _power_x(g, out, x, y):
-    # y * x**(y-1), with y == 0 pinned to 0: x**0 is constant, and x**-1 would make 0 * inf at
-    # x == 0. jax.vjp agrees for integer exponents; for a float exponent 0.0 at x == 0 it gives
-    # NaN (0 * inf), where this gives the true derivative 0, as PyTorch does.
-    return g * tnp.where(y == 0, 0.0, y * x ** tnp.where(y == 0, 1.0, y - 1))
+    # y * x**(y-1). Only the base is replaced where x == y == 0 (0 * 0**-1 would be NaN;
+    # the true derivative is 0, as PyTorch gives). Keeping y as a factor everywhere keeps
+    # the y-derivative of this rule right at y == 0 (d2/dxdy x**y = 1/x there).
+    return g * y * tnp.where((x == 0) & (y == 0), 1.0, x) ** (y - 1)
 
 
 def _power_y(g, out, x, y):
