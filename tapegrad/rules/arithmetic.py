@@ -119,5 +119,6 @@ def fmin(x1, x2):
 
 def copysign(x1, x2):
     """``|x1|`` with the sign of ``x2`` (no gradient to ``x2``)."""
-    mag = tnp.abs(x1)
+    # The result takes both operands' promoted inexact dtype, as jnp.copysign's does.
+    mag = tnp.astype(tnp.abs(x1), tnp.result_type(x1, x2, 1.0))
     return tnp.where(tnp.signbit(x2), -mag, mag)
