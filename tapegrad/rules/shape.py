@@ -7,6 +7,8 @@ reshape, that of ``concatenate`` a split, that of ``tile`` a sum. Indexing
 """
 from __future__ import annotations
 
+import operator
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -53,7 +55,11 @@ def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
         raise TypeError("tnp.reshape: missing the new shape")
     if order != "C":
         raise NotImplementedError(f"tnp.reshape supports order='C' only, got order={order!r}")
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
+    # operator.index, not int(): a float dimension is an error (as in jax), never silently truncated.
+    try:
+        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(operator.index(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"tnp.reshape: the new shape must be integers, got {shape!r}") from None
     if tuple(tnp.shape(a)) == shape:
         return _unchanged(a)
     return _reshape(a, shape=shape)
