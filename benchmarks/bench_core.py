@@ -17,9 +17,10 @@ import jax.numpy as jnp
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import median_time, print_table, save  # noqa: E402
+
 import tapegrad as tg  # noqa: E402
 import tapegrad.numpy as tnp  # noqa: E402
-from common import median_time, print_table, save  # noqa: E402
 
 # ---- the seed's MLP: 784-512-512-10, ReLU, cross-entropy, batch 64 ---------------
 
@@ -132,7 +133,7 @@ def torch_mlp(params, x, y, repeat):
 # ---- chains of small elementwise ops --------------------------------------------
 
 def chain(np_, x, n):
-    for i in range(n // 3):
+    for _ in range(n // 3):
         x = np_.sin(x) * 0.9 + 0.1
     return np_.sum(x)
 

@@ -17,8 +17,9 @@ import jax.numpy as jnp
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import tapegrad as tg  # noqa: E402
 from common import median_time, print_table, save  # noqa: E402
+
+import tapegrad as tg  # noqa: E402
 from tapegrad import nn, optim  # noqa: E402
 from tapegrad.nn import functional as F  # noqa: E402
 

@@ -39,7 +39,8 @@ def _stats(x: Any) -> str:
     if a.dtype.kind not in "fc" or a.size == 0:
         return f"{a.dtype.name}{list(a.shape)}"
     finite = a[np.isfinite(a)]
-    rng = f"min {finite.min():.4g}, max {finite.max():.4g}, mean {finite.mean():.4g}" if finite.size else "no finite values"
+    rng = (f"min {finite.min():.4g}, max {finite.max():.4g}, mean {finite.mean():.4g}" if finite.size
+           else "no finite values")
     return (f"{a.dtype.name}{list(a.shape)} ({rng}, {int(np.isnan(a).sum())} NaN, "
             f"{int(np.isinf(a).sum())} Inf)")
 

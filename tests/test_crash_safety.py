@@ -47,7 +47,7 @@ def test_sigkill_during_save_never_corrupts_the_previous_checkpoint(tmp_path):
         state = tg.load(path)  # must load intact: the previous or the newest complete save
         step = int(state["step"])
         assert step >= 1
-        for k, v in state["weights"].items():
+        for v in state["weights"].values():
             np.testing.assert_array_equal(np.asarray(v), np.full((256, 256), float(step)))
         last_step = max(last_step, step)
     print(f"SIGKILLs survived: {kills}")
