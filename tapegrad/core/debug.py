@@ -15,8 +15,8 @@ def nan_checks_enabled() -> bool:
 
 
 def check_forward(prim: Any, args: tuple, out: Any) -> None:
-    from tapegrad.debugging import check_value
     from tapegrad.core.source import user_frame
+    from tapegrad.debugging import check_value
 
     check_value(prim, user_frame(3), out, "forward", args)
 
