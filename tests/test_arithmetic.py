@@ -63,7 +63,8 @@ BINARY = [
     ("fmax", tnp.fmax, jnp.fmax, LOW_BAND, HIGH_BAND),
     ("fmin", tnp.fmin, jnp.fmin, LOW_BAND, HIGH_BAND),
     ("arctan2", tnp.arctan2, jnp.arctan2, AWAY0, AWAY0),
-    ("hypot", tnp.hypot, jnp.hypot, AWAY0, AWAY0),
+    # |x| < |y| always: jax's hypot (max/min of |x|, |y|) has a wrong second derivative at |x| == |y|.
+    ("hypot", tnp.hypot, jnp.hypot, lambda u: 0.5 * AWAY0(u), lambda u: _sign(u) * (1.2 + np.abs(u))),
     ("mod", tnp.mod, jnp.mod, MOD_X, MOD_Y),
     ("fmod", tnp.fmod, jnp.fmod, MOD_X, MOD_Y),
     ("logaddexp", tnp.logaddexp, jnp.logaddexp, WIDE, WIDE),
@@ -87,15 +88,14 @@ def _values(data, shape, domain, dtype, label):
 
 
 def check_against_jax(fn, ref, args, dtype):
-    """VJP vs jax.vjp and finite differences (orders 1-2 in float64), then tg.jvp vs jax.jvp."""
+    """VJP and JVP against jax.vjp/jax.jvp and finite differences (orders 1-2 in float64).
+
+    With a reference, assert_vjp compares tapegrad's forward mode (what tg.jvp runs) with
+    jax.jvp at every order; the result's shape and dtype must be jnp's too.
+    """
     assert_vjp(fn, args, order=2 if dtype == "float64" else 1, reference=ref)
-    rng = np.random.default_rng(0)
-    tangents = tuple(jnp.asarray(rng.normal(size=np.shape(a)), dtype) for a in args)
-    out, t = tg.jvp(fn, args, tangents)
-    want_out, want_t = jax.jvp(ref, args, tangents)
-    tol = 1e-10 if dtype == "float64" else 2e-5
-    assert out.shape == want_out.shape and out.dtype == want_out.dtype
-    np.testing.assert_allclose(np.asarray(t), np.asarray(want_t), rtol=tol, atol=tol)
+    out, want = fn(*args), ref(*args)
+    assert out.shape == want.shape and out.dtype == want.dtype
 
 
 @pytest.mark.parametrize("name,fn,ref,dom_x,dom_y", BINARY, ids=[b[0] for b in BINARY])
@@ -114,7 +114,7 @@ def test_unary_and_scalar_operands_match_jax(name, fn, ref, domain, u, dtype):
     check_against_jax(fn, ref, (x,), dtype)
 
 
-@settings(max_examples=4)
+@settings(max_examples=3)
 @given(triple=broadcastable_shapes(3, max_dims=2, max_side=3), dtype=DTYPES, data=st.data(),
        kinds=st.tuples(*[st.sampled_from(["none", "scalar", "array"])] * 2))
 def test_clip_matches_jax(triple, dtype, data, kinds):
@@ -177,6 +177,13 @@ def test_kinks_and_special_points_match_jax(name, fn, ref, args):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-14, atol=0, equal_nan=True)
 
 
+def test_hypot_is_smooth_where_abs_x_equals_abs_y():
+    # jax.vjp's second derivative is off there (its formula goes through max/min); ours is the
+    # true one, which finite differences confirm.
+    x, y = jnp.asarray([0.3, -1.5, 2.0]), jnp.asarray([0.3, 1.5, -2.0])
+    assert_vjp(tnp.hypot, (x, y), order=2)
+
+
 def test_clip_ties_and_crossed_bounds_match_jax():
     x = jnp.asarray([-1.0, 0.0, 0.5, 1.0, 2.0, 0.7, 0.3])
     lo = jnp.asarray([0.0, 0.0, 0.0, 0.0, 0.0, 0.9, 0.3])  # last two: lo > hi, and x == lo == hi
@@ -212,6 +219,9 @@ def test_power_second_order_at_zero():
     for f, jf in [(lambda v: v ** 2, lambda v: v ** 2), (lambda v: v ** 3, lambda v: v ** 3),
                   (lambda v: tnp.power(v, 2.0), lambda v: jnp.power(v, 2.0))]:
         assert float(tg.grad(tg.grad(f))(0.0)) == float(jax.grad(jax.grad(jf))(0.0))
+    # The mixed derivative at exponent 0 is 1/x: pinning the rule to 0 at y == 0 would lose it.
+    mixed = tg.grad(lambda y: tg.grad(lambda x: tnp.power(x, y))(2.0))(0.0)
+    assert float(mixed) == float(jax.grad(lambda y: jax.grad(lambda x: jnp.power(x, y))(2.0))(0.0)) == 0.5
 
 
 def test_float32_cotangents_stay_float32_under_broadcasting():
@@ -231,3 +241,16 @@ def test_bad_shapes_name_the_op_and_operands():
 def test_aliases():
     assert tnp.divide is tnp.true_divide and tnp.remainder is tnp.mod
     assert tnp.pow is tnp.power and tnp.atan2 is tnp.arctan2
+
+
+def test_tg_jvp_matches_jax_jvp_with_broadcasting():
+    x = jnp.asarray([[0.3, 1.6, 2.0]])
+    y = jnp.asarray([[1.5], [-0.7]])
+    tx, ty = jnp.asarray([[1.0, -2.0, 0.5]]), jnp.asarray([[0.25], [3.0]])
+    for fn, ref in [(tnp.multiply, jnp.multiply), (tnp.divide, jnp.divide), (tnp.power, jnp.power),
+                    (tnp.maximum, jnp.maximum), (tnp.arctan2, jnp.arctan2), (tnp.logaddexp, jnp.logaddexp)]:
+        a = jnp.abs(x) if fn is tnp.power else x
+        out, tout = tg.jvp(fn, (a, y), (tx, ty))
+        want, want_t = jax.jvp(ref, (a, y), (tx, ty))
+        np.testing.assert_allclose(out, want, rtol=1e-14)
+        np.testing.assert_allclose(tout, want_t, rtol=1e-13)
