@@ -1,0 +1,213 @@
+"""Resources stay flat: no reference cycles keep tapes, tracers or residuals alive.
+
+With the cyclic garbage collector disabled, only reference counting frees memory, so anything a
+tape leaves in a cycle would pile up step after step. The steps below must leave the Python heap
+(tracemalloc) and the process RSS flat, leave no more tapegrad objects alive than before them,
+and give the cycle collector nothing of tapegrad's to find.
+
+"No more than before" rather than "none": the fused-rule cache pins the one Entry (with its
+residual arrays) that each compiled rule was built from; see the xfail test for bug B8.
+"""
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import tracemalloc
+import weakref
+from collections.abc import Iterator
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import tapegrad as tg
+import tapegrad.numpy as tnp
+from tapegrad.core.tape import Entry, Tape
+from tapegrad.core.tracer import Trace, Tracer
+
+TAPEGRAD_TYPES = (Tracer, Tape, Entry, Trace)
+WARMUP, STEPS = 1_000, 10_000
+HEAP_BOUND = 1 << 20  # 1 MiB
+RSS_BOUND = 20 << 20  # 20 MiB
+
+
+def known_bug(reason: str) -> pytest.MarkDecorator:
+    """A library bug this test exposes (see the bug id): the test must fail until it is fixed."""
+    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@contextlib.contextmanager
+def gc_disabled() -> Iterator[None]:
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def live_tapegrad_objects() -> list[object]:
+    return [o for o in gc.get_objects() if type(o) in TAPEGRAD_TYPES]
+
+
+def _grown(before: list[object], after: list[object]) -> list[object]:
+    old = {id(o) for o in before}
+    return [o for o in after if id(o) not in old]
+
+
+def cyclic_garbage() -> list[object]:
+    """What the cycle collector would free now (kept in gc.garbage to look at, then released)."""
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        found = list(gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    return found
+
+
+def _describe(objs: list[object]) -> str:
+    kinds: dict[str, int] = {}
+    for o in objs:
+        kinds[type(o).__name__] = kinds.get(type(o).__name__, 0) + 1
+    return ", ".join(f"{k} x{v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])[:10])
+
+
+def _loss(w, x):
+    return tnp.sum(tnp.tanh(x * w) * x)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="RSS is read from /proc")
+def test_heap_and_rss_stay_flat_over_ten_thousand_grad_steps():
+    step = tg.grad(_loss)
+    w = jnp.linspace(-1.0, 1.0, 3)
+    x = jnp.asarray([0.5, -1.0, 2.0])
+    with gc_disabled():
+        for _ in range(WARMUP):  # fills the caches: XLA executables, the fused-rule cache
+            w = w - 0.01 * step(w, x)
+        before = live_tapegrad_objects()
+        rss0 = rss_bytes()
+        tracemalloc.start()
+        try:
+            heap0 = tracemalloc.get_traced_memory()[0]
+            for _ in range(STEPS - WARMUP):
+                w = w - 0.01 * step(w, x)
+            heap1 = tracemalloc.get_traced_memory()[0]
+            snapshot = tracemalloc.take_snapshot() if heap1 - heap0 >= HEAP_BOUND else None
+        finally:
+            tracemalloc.stop()
+        rss1 = rss_bytes()
+        left = _grown(before, live_tapegrad_objects())
+        del before
+        garbage = cyclic_garbage()
+    print(f"\n{STEPS} grad steps (gc disabled): heap {heap1 - heap0:+,d} B, RSS {rss1 - rss0:+,d} B "
+          f"between step {WARMUP} and step {STEPS}")
+    assert np.all(np.isfinite(np.asarray(w)))
+    top = "" if snapshot is None else "\n".join(str(s) for s in snapshot.statistics("lineno")[:10])
+    assert heap1 - heap0 < HEAP_BOUND, f"Python heap grew by {heap1 - heap0:,d} B:\n{top}"
+    assert rss1 - rss0 < RSS_BOUND, f"RSS grew by {rss1 - rss0:,d} B"
+    assert not left, f"tapegrad objects left alive by the steps: {_describe(left)}"
+    ours = [o for o in garbage if type(o) in TAPEGRAD_TYPES]
+    assert not ours, f"reference cycles hold tapegrad objects: {_describe(ours)}"
+
+
+def test_nested_transforms_and_failed_calls_leave_nothing_behind():
+    """Higher order (hessian, jvp), vjp_fn kept and dropped, errors raised mid-trace: all freed."""
+    x = jnp.linspace(0.1, 1.0, 4)
+    with gc_disabled():
+        for i in range(55):
+            if i == 5:  # after the fused-rule cache has compiled what it will compile
+                before = live_tapegrad_objects()
+            tg.hessian(lambda v: tnp.sum(tnp.sin(v) ** 3))(x)
+            tg.jvp(lambda v: tnp.exp(v) * v, (x,), (x,))
+            out, vjp_fn = tg.vjp(lambda v: tnp.cos(v) * v, x)
+            vjp_fn(out)
+            del out, vjp_fn
+            with pytest.raises(TypeError):  # a shape error raised while the tape is being recorded
+                tg.grad(lambda v: tnp.sum(v @ jnp.ones((3, 2))))(x)
+            with pytest.raises(TypeError):  # a tracer handed to plain jax.numpy
+                tg.grad(lambda v: jnp.sum(jnp.sin(v)))(x)
+        left = _grown(before, live_tapegrad_objects())
+        del before
+        garbage = cyclic_garbage()
+    assert not left, f"tapegrad objects left alive: {_describe(left)}"
+    ours = [o for o in garbage if type(o) in TAPEGRAD_TYPES]
+    assert not ours, f"reference cycles hold tapegrad objects: {_describe(ours)}"
+
+
+N_OPS = 100_000
+
+
+def test_residuals_of_a_hundred_thousand_op_tape_are_freed_when_grad_returns():
+    refs: dict[int, weakref.ref] = {}
+    watched = {0, N_OPS // 2, N_OPS - 1}
+
+    def chain(x):
+        for i in range(N_OPS):
+            x = x * 0.99999  # multiply keeps its input: one residual per op
+            if i in watched:
+                refs[i] = weakref.ref(x.value)  # the next op's saved input
+        return tnp.sum(x)
+
+    with gc_disabled():
+        before = live_tapegrad_objects()
+        g = tg.grad(chain)(jnp.ones(3))
+        dead = {i: r() is None for i, r in refs.items()}
+        left = _grown(before, live_tapegrad_objects())
+        del before
+    np.testing.assert_allclose(np.asarray(g), np.full(3, 0.99999 ** N_OPS), rtol=1e-6)
+    assert dead == {i: True for i in watched}, f"residuals still alive after grad returned: {dead}"
+    assert len(left) <= 1, f"tapegrad objects left alive: {_describe(left)}"  # <= 1: B8's pinned Entry
+
+
+def test_vjp_keeps_residuals_until_vjp_fn_is_dropped():
+    refs = []
+
+    def f(x):
+        y = tnp.sin(x)
+        refs.append(weakref.ref(y.value))
+        return tnp.sin(y)  # sin keeps its input, y
+
+    with gc_disabled():
+        before = live_tapegrad_objects()
+        out, vjp_fn = tg.vjp(f, jnp.ones(999))
+        assert refs[0]() is not None  # the second sin's residual: vjp_fn may be called again
+        vjp_fn(jnp.ones(999))  # once only: a third pullback of sin would compile it and pin y (B8)
+        assert refs[0]() is not None  # reusable: the sweep did not consume the tape
+        del vjp_fn
+        assert refs[0]() is None, "the residual outlived vjp_fn without the cycle collector"
+        assert not _grown(before, live_tapegrad_objects())
+
+
+@known_bug("B8: each compiled (fused) VJP rule keeps the Entry it was compiled "
+           "from, with all its residual arrays, alive for the whole process")
+def test_no_residual_outlives_its_transform():
+    def live_bytes() -> int:
+        return sum(a.nbytes for a in jax.live_arrays())
+
+    def loss(w, x):
+        h = x @ w
+        return tnp.sum(tnp.tanh(h) * h)
+
+    base = live_bytes()
+    for _ in range(4):  # the third pullback of the same shapes compiles the rules
+        w = jnp.full((256, 128), 0.01)
+        x = jnp.ones((64, 256))
+        g = tg.grad(loss)(w, x)
+    del w, x, g
+    gc.collect()
+    retained = live_bytes() - base
+    watched = ("matmul", "tanh", "multiply")
+    entries = [o for o in gc.get_objects() if type(o) is Entry and o.prim.name in watched]
+    assert retained == 0 and not entries, (
+        f"{retained:,d} bytes of arrays and {len(entries)} entries outlive the grad calls")
