@@ -435,8 +435,6 @@ def test_argnums(argnums, xs, transform):
     assert_same(got.value, want, f"tg.{transform} argnums={argnums!r}")
 
 
-@known_bug("B5: repeated argnums give a zero gradient for all but the last copy")
-@XFAIL_SETTINGS
 @example(i=0, xs=(np.array([0.5, 1.0]), np.array([2.0, 3.0]), np.array([1.0, -1.0])))
 @given(i=st.integers(0, 2), xs=st.tuples(*[arrays(shape=(2,), dtypes=(np.float64,), special=False)] * 3))
 def test_repeated_argnums_are_refused_or_consistent(i, xs):

@@ -189,9 +189,8 @@ def test_vjp_keeps_residuals_until_vjp_fn_is_dropped():
         assert not _grown(before, live_tapegrad_objects())
 
 
-@known_bug("B8: each compiled (fused) VJP rule keeps the Entry it was compiled "
-           "from, with all its residual arrays, alive for the whole process")
 def test_no_residual_outlives_its_transform():
+    # B8 (fixed): a compiled rule used to close over the Entry it was built from.
     def live_bytes() -> int:
         return sum(a.nbytes for a in jax.live_arrays())
 

@@ -82,12 +82,14 @@ def fused_pullback(prim: Any, g: Any, entry: Entry) -> list[Any] | None:
 def _compile(prim: Any, entry: Entry, static: tuple, g: Any, out: Any, dyn: list) -> Any:
     from tapegrad.core.primitive import _pullback
 
-    in_ids, params = entry.in_ids, entry.params
+    # Copy out what the rule needs: closing over `entry` would keep that step's
+    # residual arrays alive for as long as the compiled rule lives (the process).
+    in_ids, out_ids, params, out_avals = entry.in_ids, entry.out_ids, entry.params, entry.out_avals
 
     def rule(g: Any, out: Any, *dyn: Any) -> list[Any]:
         it = iter(dyn)
         args = tuple(next(it) if s is None else s for s in static)
-        fake = Entry(prim, in_ids, entry.out_ids, args, out, params, entry.out_avals, ())
+        fake = Entry(prim, in_ids, out_ids, args, out, params, out_avals, ())
         return _pullback(prim, g, fake)
 
     # Rules like add's (g passes through) or a scaling (one multiply) gain nothing.

@@ -40,6 +40,8 @@ def normalize_argnums(argnums: int | Sequence[int], nargs: int, who: str) -> tup
             raise ValueError(f"tg.{who}: argnums={argnums!r} is out of range for a call with {nargs} "
                              f"positional argument(s)")
         out.append(int(j))
+    if len(set(out)) != len(out):
+        raise ValueError(f"tg.{who}: argnums={argnums!r} repeats an argument")
     return tuple(out)
 
 
