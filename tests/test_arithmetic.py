@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
+from family_checks import check_against_jax
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -85,17 +86,6 @@ UNARY = [
 
 def _values(data, shape, domain, dtype, label):
     return jnp.asarray(domain(data.draw(uniform(shape), label=label)), dtype=dtype)
-
-
-def check_against_jax(fn, ref, args, dtype):
-    """VJP and JVP against jax.vjp/jax.jvp and finite differences (orders 1-2 in float64).
-
-    With a reference, assert_vjp compares tapegrad's forward mode (what tg.jvp runs) with
-    jax.jvp at every order; the result's shape and dtype must be jnp's too.
-    """
-    assert_vjp(fn, args, order=2 if dtype == "float64" else 1, reference=ref)
-    out, want = fn(*args), ref(*args)
-    assert out.shape == want.shape and out.dtype == want.dtype
 
 
 @pytest.mark.parametrize("name,fn,ref,dom_x,dom_y", BINARY, ids=[b[0] for b in BINARY])

@@ -9,12 +9,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from family_checks import check_against_jax
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tapegrad as tg
 import tapegrad.numpy as tnp
-from tapegrad.testing import arrays, assert_vjp, shapes
+from tapegrad.testing import arrays, shapes
 
 UNIFORM = arrays("float64", shapes(max_dims=2, max_side=2), elements=(-1, 1))
 DTYPES = st.sampled_from(["float32", "float64"])
@@ -58,17 +59,6 @@ UNARY = [
     ("rad2deg", tnp.rad2deg, jnp.rad2deg, WIDE),
     ("positive", tnp.positive, jnp.positive, WIDE),
 ]
-
-
-def check_against_jax(fn, ref, args, dtype):
-    """VJP and JVP against jax.vjp/jax.jvp and finite differences (orders 1-2 in float64).
-
-    With a reference, assert_vjp compares tapegrad's forward mode (what tg.jvp runs) with
-    jax.jvp at every order; the result's shape and dtype must be jnp's too.
-    """
-    assert_vjp(fn, args, order=2 if dtype == "float64" else 1, reference=ref)
-    out, want = fn(*args), ref(*args)
-    assert out.shape == want.shape and out.dtype == want.dtype
 
 
 @pytest.mark.parametrize("name,fn,ref,domain", UNARY, ids=[r[0] for r in UNARY])

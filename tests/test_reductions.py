@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import jax.scipy.special as jsp
 import numpy as np
 import pytest
+from family_checks import check_against_jax
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -61,17 +62,6 @@ REDUCTIONS = [
     ("std", tnp.std, jnp.std, DISTINCT, 2),  # distinct values: variance > 0 (sqrt is singular at 0)
     ("logsumexp", tnp.logsumexp, jsp.logsumexp, WIDE, 1),
 ]
-
-
-def check_against_jax(fn, ref, args, dtype):
-    """VJP and JVP against jax.vjp/jax.jvp and finite differences (orders 1-2 in float64).
-
-    With a reference, assert_vjp compares tapegrad's forward mode (what tg.jvp runs) with
-    jax.jvp at every order; the result's shape and dtype must be jnp's too.
-    """
-    assert_vjp(fn, args, order=2 if dtype == "float64" else 1, reference=ref)
-    out, want = fn(*args), ref(*args)
-    assert out.shape == want.shape and out.dtype == want.dtype
 
 
 @pytest.mark.parametrize("name,fn,ref,domain,need", REDUCTIONS, ids=[r[0] for r in REDUCTIONS])

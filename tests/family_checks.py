@@ -1,0 +1,13 @@
+"""The one check the per-family rule tables share."""
+from tapegrad.testing import assert_vjp
+
+
+def check_against_jax(fn, ref, args, dtype):
+    """VJP and JVP against jax.vjp/jax.jvp and finite differences (orders 1-2 in float64).
+
+    With a reference, assert_vjp compares tapegrad's forward mode (what tg.jvp runs) with
+    jax.jvp at every order; the result's shape and dtype must be jnp's too.
+    """
+    assert_vjp(fn, args, order=2 if dtype == "float64" else 1, reference=ref)
+    out, want = fn(*args), ref(*args)
+    assert out.shape == want.shape and out.dtype == want.dtype
