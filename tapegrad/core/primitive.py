@@ -20,7 +20,7 @@ import numpy as np
 from jax import lax
 
 from tapegrad.core import debug
-from tapegrad.core.source import format_where_long, user_frame
+from tapegrad.core.source import format_where_long, mark_located, user_frame
 from tapegrad.core.tape import Entry
 from tapegrad.core.tracer import Aval, Tracer
 
@@ -130,6 +130,10 @@ def bind(prim: Primitive, args: tuple, params: dict) -> Any:
             if top is None or t.level > top.level:
                 top = t
     if top is None:
+        # Some jax.numpy functions (reshape, indexing, clip) hand NumPy inputs back as NumPy,
+        # with NumPy's semantics (an out-of-bounds index raises): tnp always returns JAX arrays.
+        if any(type(a) is np.ndarray for a in args):
+            args = tuple(jnp.asarray(a) if type(a) is np.ndarray else a for a in args)
         try:
             out = prim.impl(*args, **params)
         except (TypeError, ValueError, IndexError) as e:
@@ -198,9 +202,9 @@ def op_error(prim: Primitive, args: tuple, params: dict, e: Exception) -> Except
     msg = (f"tapegrad op '{prim.name}' failed on operands ({operands}){extra} "
            f"at {format_where_long(user_frame(2))}: {e}")
     try:
-        return type(e)(msg)
+        return mark_located(type(e)(msg))
     except Exception:
-        return (TypeError if isinstance(e, TypeError) else ValueError)(msg)
+        return mark_located((TypeError if isinstance(e, TypeError) else ValueError)(msg))
 
 
 def leaked_tracer_error(prim: Primitive, trace: Any) -> Exception:
@@ -225,8 +229,15 @@ def _sum_to_impl(x: Any, shape: tuple[int, ...]) -> Any:
 
 sum_to_p = Primitive("sum_to", _sum_to_impl, save_args=False)
 broadcast_to_p = Primitive("broadcast_to", lambda x, shape: jnp.broadcast_to(x, shape), save_args=False)
-convert_p = Primitive("convert_element_type", lambda x, dtype: lax.convert_element_type(x, dtype),
-                      save_args=False)
+def _convert_impl(x, dtype):
+    # Complex to real keeps the real part, as JAX's transpose of a real-to-complex cast does; taking
+    # it explicitly avoids NumPy's ComplexWarning.
+    if jnp.issubdtype(x.dtype, jnp.complexfloating) and not jnp.issubdtype(dtype, jnp.complexfloating):
+        x = lax.real(x)
+    return lax.convert_element_type(x, dtype)
+
+
+convert_p = Primitive("convert_element_type", _convert_impl, save_args=False)
 sum_to_p.defvjp(lambda g, out, x, shape: broadcast_to_p(g, shape=tuple(x.shape)))
 broadcast_to_p.defvjp(lambda g, out, x, shape: sum_to_p(g, shape=tuple(x.shape)))
 convert_p.defvjp(lambda g, out, x, dtype: convert_p(g, dtype=x.dtype))

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax.numpy as jnp
+import numpy as np
 from jax.tree_util import tree_flatten, tree_map, tree_structure
 
 from tapegrad.core.tracer import Tracer
@@ -49,8 +50,8 @@ def jvp(fun: Callable, primals: tuple | list, tangents: tuple | list) -> tuple[A
     p_leaves, _ = tree_flatten(tuple(primals))
     t_leaves, _ = tree_flatten(tuple(tangents))
     for p, t in zip(p_leaves, t_leaves):
-        if jnp.shape(p) != jnp.shape(t):
-            raise ValueError(f"tg.jvp: tangent shape {jnp.shape(t)} does not match primal shape {jnp.shape(p)}")
+        if np.shape(p) != np.shape(t):
+            raise ValueError(f"tg.jvp: tangent shape {np.shape(t)} does not match primal shape {np.shape(p)}")
     out, jvp_fn = linearize_forward(fun, *primals)
     # A tangent takes its primal's dtype, so float32 primals with Python-float tangents work.
     tangents = tuple(tree_map(_like, tuple(tangents), tuple(primals)))

@@ -15,7 +15,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.tree_util import tree_flatten, tree_unflatten
+from jax.tree_util import tree_flatten, tree_map, tree_unflatten
 
 from tapegrad.core.tracer import trace_stack
 from tapegrad.transforms.forward import linearize_forward
@@ -30,7 +30,7 @@ def _tnp():
 
 
 def _size(x: Any) -> int:
-    return int(np.prod(x.shape, dtype=np.int64))
+    return int(np.prod(np.shape(x), dtype=np.int64))
 
 
 def _map_basis(fn: Callable, leaves: Sequence[Any]) -> list[Any]:
@@ -58,6 +58,10 @@ def _map_basis(fn: Callable, leaves: Sequence[Any]) -> list[Any]:
     return [tnp.stack([r[j] for r in results]) for j in range(len(results[0]))]
 
 
+def _as_array_if_number(v: Any) -> Any:
+    return jnp.asarray(v) if isinstance(v, (int, float, complex, np.number)) else v
+
+
 def _jacobian(fun: Callable, argnums: int | Sequence[int], has_aux: bool, mode: str) -> Callable:
     who = "jacobian" if mode == "rev" else "jacfwd"
     check_callable(fun, who)
@@ -66,7 +70,8 @@ def _jacobian(fun: Callable, argnums: int | Sequence[int], has_aux: bool, mode: 
     def jac_fun(*args: Any, **kwargs: Any) -> Any:
         tnp = _tnp()
         nums = normalize_argnums(argnums, len(args), who)
-        dyn = tuple(args[i] for i in nums)
+        # Python numbers become arrays here, as in JAX: the basis and the blocks need shapes and dtypes.
+        dyn = tuple(tree_map(_as_array_if_number, args[i]) for i in nums)
         aux = None
 
         def partial(*d: Any) -> Any:
@@ -106,17 +111,17 @@ def _split_rows(stacked: list[Any], basis_leaves: Sequence[Any], other_leaves: S
     blocks: list[list[Any]] = []
     if rows_are_outputs:  # basis over outputs, stacked[i] has shape (n_out,) + in_i.shape
         for o, leaf in enumerate(basis_leaves):
-            blocks.append([tnp.reshape(s[offsets[o]:offsets[o + 1]], tuple(leaf.shape) + tuple(other.shape))
+            blocks.append([tnp.reshape(s[offsets[o]:offsets[o + 1]], tnp.shape(leaf) + tnp.shape(other))
                            for s, other in zip(stacked, other_leaves)])
         return blocks
     # basis over inputs: stacked[o] has shape (n_in,) + out_o.shape; move the input axes last
     for s, out_leaf in zip(stacked, other_leaves):
         row = []
-        nd = len(out_leaf.shape)
+        nd = len(tnp.shape(out_leaf))
         for i, leaf in enumerate(basis_leaves):
             piece = s[offsets[i]:offsets[i + 1]]
             piece = tnp.moveaxis(piece, 0, -1) if nd else piece
-            row.append(tnp.reshape(piece, tuple(out_leaf.shape) + tuple(leaf.shape)))
+            row.append(tnp.reshape(piece, tnp.shape(out_leaf) + tnp.shape(leaf)))
         blocks.append(row)
     return blocks
 

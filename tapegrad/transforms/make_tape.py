@@ -11,6 +11,7 @@ import numpy as np
 from jax.tree_util import tree_flatten, tree_unflatten
 
 from tapegrad.core.primitive import INEXACT
+from tapegrad.core.source import call_located
 from tapegrad.core.tape import Tape
 from tapegrad.core.tracer import Trace, Tracer
 from tapegrad.transforms.inputs import check_callable, leaf_names
@@ -53,7 +54,7 @@ def make_tape(fun: Callable, names: list[str] | None = None) -> Callable[..., Ta
                         v = jnp.asarray(v)
                     new.append(trace.new_tracer(v, n) if np.dtype(v.dtype) in INEXACT else v)
                 traced.append(tree_unflatten(tree, new))
-            out = fun(*traced, **kwargs)
+            out = call_located(fun, *traced, **kwargs)
         out_leaves = tree_flatten(out)[0]
         out_names = leaf_names(out, "out")
         trace.tape.outputs = [

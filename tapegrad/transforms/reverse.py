@@ -10,6 +10,7 @@ import numpy as np
 from jax.tree_util import tree_flatten, tree_unflatten
 
 from tapegrad.core.backward import backward
+from tapegrad.core.source import call_located
 from tapegrad.core.tracer import Trace
 from tapegrad.transforms.inputs import (
     as_cotangent,
@@ -33,7 +34,7 @@ class _Traced:
         with Trace() as trace:
             names = names or [f"x{i}" for i in range(len(primals))]
             tracers = tuple(trace_inputs(trace, p, who, n) for p, n in zip(primals, names))
-            out = fun(*tracers)
+            out = call_located(fun, *tracers)
         if has_aux:
             if not (isinstance(out, (tuple, list)) and len(out) == 2):
                 raise TypeError(f"tg.{who}(..., has_aux=True): the function must return a pair "
