@@ -12,8 +12,8 @@ Example:
 """
 # ruff: noqa: F401, E402, I001  (this module is the list of exported names; order matters for cycles)
 from tapegrad.numpy.constructors import (
-    arange, array, asarray, eye, full, full_like, linspace, ndim, ones, ones_like, result_type, shape, size,
-    zeros, zeros_like,
+    arange, array, asarray, eye, full, full_like, iscomplexobj, linspace, ndim, ones, ones_like, result_type,
+    shape, size, zeros, zeros_like,
 )
 from tapegrad.rules.arithmetic import (
     add, arctan2, atan2, clip, copysign, divide, fmax, fmin, fmod, hypot, logaddexp, logaddexp2, maximum,
@@ -21,8 +21,8 @@ from tapegrad.rules.arithmetic import (
 )
 from tapegrad.rules.elementwise import (
     abs, absolute, acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctanh, asin, asinh, atan, atanh,
-    cbrt, cos, cosh, deg2rad, degrees, exp, exp2, expm1, fabs, log, log1p, log2, log10, positive, rad2deg,
-    radians, sin, sinh, sqrt, tan, tanh,
+    cbrt, conj, conjugate, cos, cosh, deg2rad, degrees, exp, exp2, expm1, fabs, imag, log, log1p, log2, log10,
+    positive, rad2deg, radians, real, sin, sinh, sqrt, tan, tanh,
 )
 from tapegrad.rules.nondiff import (
     all, allclose, any, argmax, argmin, argsort, around, array_equal, ceil, count_nonzero, equal, floor,

@@ -111,6 +111,24 @@ def size(a: Any) -> int:
     return int(np.prod(_shape_of(a), dtype=np.int64))
 
 
+def _raw(a: Any) -> Any:
+    """The array under any levels of tracers (it keeps JAX's weak type, which ``.dtype`` drops)."""
+    while type(a) is Tracer:
+        a = a.value
+    return a
+
+
 def result_type(*args: Any) -> Any:
-    """The dtype jax.numpy would give an operation on ``args``."""
-    return jnp.result_type(*[a.dtype if hasattr(a, "dtype") else a for a in args])
+    """The dtype jax.numpy would give an operation on ``args``.
+
+    Example:
+        >>> import jax.numpy as jnp, tapegrad.numpy as tnp
+        >>> tnp.result_type(jnp.ones(2, "float32"), 1.0)   # a Python float is weakly typed
+        dtype('float32')
+    """
+    return jnp.result_type(*[_raw(a) for a in args])
+
+
+def iscomplexobj(x: Any) -> bool:
+    """Whether ``x`` has a complex dtype."""
+    return bool(jnp.iscomplexobj(_raw(x)))

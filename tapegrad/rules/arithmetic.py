@@ -5,6 +5,7 @@ import jax.numpy as jnp
 
 import tapegrad.numpy as tnp
 from tapegrad.core.primitive import Primitive
+from tapegrad.core.tracer import Tracer
 
 # Linear ops read no residuals: the tape keeps only shapes for them.
 add = Primitive("add", jnp.add, save_args=False).defvjp(
@@ -104,7 +105,7 @@ def clip(arr=None, /, min=None, max=None):
         arr = maximum(min, arr)
     if max is not None:
         arr = minimum(max, arr)
-    return arr
+    return arr if min is not None or max is not None or type(arr) is Tracer else jnp.asarray(arr)
 
 
 def fmax(x1, x2):

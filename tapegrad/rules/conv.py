@@ -293,7 +293,9 @@ def _window_sum(x, window, strides, pads):
     crop = tuple(slice(None, x.shape[2 + i] + min(hi, 0)) for i, (_, hi) in enumerate(pads))
     x = x[(slice(None), slice(None)) + crop]
     pad_cfg = ((0, 0), (0, 0)) + tuple((lo, max(hi, 0)) for lo, hi in pads)
-    return lax.reduce_window(x, jnp.array(0, x.dtype), lax.add, (1, 1) + tuple(window),
+    # A NumPy zero, not jnp.array(0): JAX recognises the sum (and can differentiate it, so that
+    # jax.grad over a tapegrad function works) only when the init value is a concrete constant.
+    return lax.reduce_window(x, np.array(0, x.dtype), lax.add, (1, 1) + tuple(window),
                              (1, 1) + tuple(strides), pad_cfg)
 
 
@@ -318,7 +320,7 @@ def _avg_pool_t_impl(g, *, in_size, kernel_size, stride, padding, ceil_mode, cou
         after = size + k - 1 - dilated(g.shape[2 + i], s) - before
         cfg.append((before, after, s - 1))
     gp = lax.pad(g, jnp.array(0, g.dtype), cfg)
-    return lax.reduce_window(gp, jnp.array(0, g.dtype), lax.add, (1, 1) + tuple(kernel_size), (1, 1, 1, 1),
+    return lax.reduce_window(gp, np.array(0, g.dtype), lax.add, (1, 1) + tuple(kernel_size), (1, 1, 1, 1),
                              ((0, 0),) * 4)
 
 

@@ -36,9 +36,29 @@ arcsinh = _unary("arcsinh", jnp.arcsinh, lambda g, out, x: g / tnp.sqrt(x * x + 
 arccosh = _unary("arccosh", jnp.arccosh, lambda g, out, x: g / tnp.sqrt((x - 1) * (x + 1)))
 arctanh = _unary("arctanh", jnp.arctanh, lambda g, out, x: g / (1 - x * x))
 # |x|' = sign(x); at 0 jax.vjp takes the subgradient 1 (x >= 0), and so do we (PyTorch takes 0).
-abs = _unary("abs", jnp.abs, lambda g, out, x: tnp.where(x >= 0, g, -g))
+abs = _unary("abs", jnp.abs, lambda g, out, x: _abs_complex(g, x) if _is_complex(x) else tnp.where(x >= 0, g, -g))
 absolute = abs
 fabs = _unary("fabs", jnp.fabs, lambda g, out, x: tnp.where(x >= 0, g, -g))  # always a float result
+
+
+# ---- complex numbers: JAX's conventions (a VJP is the transpose of the R-linear map; for a
+# real-valued function of complex z, the cotangent is conj of the Wirtinger gradient, as jax.vjp). ----
+
+def _is_complex(x) -> bool:
+    return jnp.issubdtype(x.dtype, jnp.complexfloating)
+
+
+def _abs_complex(g, x):
+    # d|z| = Re(conj(z) dz) / |z|; its transpose sends g to g * conj(z) / |z| (jax.vjp's value).
+    return g * conj(x) / abs(x)
+
+
+# Linear ops: the rules need only shapes (their input dtype is restored by the core's un-broadcast).
+real = Primitive("real", jnp.real, save_args=False).defvjp(lambda g, out, x: g)
+imag = Primitive("imag", jnp.imag, save_args=False).defvjp(
+    lambda g, out, x: -1j * g if _is_complex(x) else tnp.zeros_like(g))  # a real x has imag 0: no gradient
+conj = Primitive("conj", jnp.conj, save_args=False).defvjp(lambda g, out, x: conj(g))
+conjugate = conj
 
 # Array-API spellings.
 acos, asin, atan, acosh, asinh, atanh = arccos, arcsin, arctan, arccosh, arcsinh, arctanh

@@ -100,9 +100,11 @@ def _basic_plan(idx, shape):
             start, stop, step = i.indices(n)
             count = len(range(start, stop, step))
         else:
-            if not -n <= i < n:
+            # Out of bounds, jax.numpy's gather clamps (after wrapping negatives once): so does the gradient.
+            if n == 0:
                 return None  # jax.numpy raises the IndexError in the forward pass
-            start, step, count = int(i) % n, 1, 1
+            i = int(i) + n if i < 0 else int(i)
+            start, step, count = min(max(i, 0), n - 1), 1, 1
         if count == 0:
             config.append((0, n, 0))
         else:

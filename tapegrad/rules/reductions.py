@@ -82,7 +82,7 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
     a = _cast(a, dtype)
     if where is not None:
         a = tnp.where(_mask(where), a, 0)
-    res = _sum(a, axis=_static_axis(axis), keepdims=keepdims)
+    res = _sum(a, axis=_static_axis(axis, "sum"), keepdims=keepdims)
     return res if initial is None else res + initial
 
 
@@ -90,7 +90,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     """Arithmetic mean over ``axis`` (of the elements where ``where`` is true)."""
     _no_out("mean", out)
     a = _cast(a, dtype)
-    axis = _static_axis(axis)
+    axis = _static_axis(axis, "mean")
     if where is None:
         return _mean(a, axis=axis, keepdims=keepdims)
     a, n = _masked(a, where, axis, keepdims)
@@ -103,7 +103,7 @@ def _choose(prim, combine, name, a, axis, out, keepdims, initial, where):
         if initial is None:
             raise ValueError(f"tnp.{name}: a where= mask needs initial= ({name} has no identity)")
         a = tnp.where(_mask(where), a, initial)
-    res = prim(a, axis=_static_axis(axis), keepdims=keepdims)
+    res = prim(a, axis=_static_axis(axis, name), keepdims=keepdims)
     # As jax.numpy: initial joins after the reduction, so a tie with it shares the gradient.
     return res if initial is None else combine(initial, res)
 
@@ -203,7 +203,7 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
     a = _cast(a, dtype)
     if where is not None:
         a = tnp.where(_mask(where), a, 1)
-    res = _prod(a, axis=_static_axis(axis), keepdims=keepdims)
+    res = _prod(a, axis=_static_axis(axis, "prod"), keepdims=keepdims)
     return res if initial is None else res * initial
 
 
@@ -242,7 +242,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
             raise ValueError("tnp.var: ddof and correction can't be provided simultaneously")
         ddof = correction
     a = _cast(a, dtype if dtype is not None else _inexact(tnp.result_type(a)))
-    axis = _static_axis(axis)
+    axis = _static_axis(axis, "var")
     if mean is None:
         mean = _mean_fn(a, axis, keepdims=True, where=where)
     c = a - mean
@@ -251,7 +251,9 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     else:
         c, n = _masked(c, where, axis, keepdims)
         n = n - ddof
-    res = _sum(c * c, axis=axis, keepdims=keepdims) / n
+    # |c|^2, real, for complex input (as jax.numpy's var): c * c would be complex and wrong.
+    sq = tnp.real(c) * tnp.real(c) + tnp.imag(c) * tnp.imag(c) if tnp.iscomplexobj(c) else c * c
+    res = _sum(sq, axis=axis, keepdims=keepdims) / n
     # As jax.numpy: NaN where N - ddof <= 0. Like jax, the division stays unguarded, so the
     # gradient there is NaN too (0 / 0) rather than a made-up zero.
     if isinstance(n, (int, float)):  # static count: no mask
@@ -298,7 +300,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, where=Non
 
     With ``return_sign`` returns ``(log|sum|, sign)``; the sign has no derivative.
     """
-    axis = _static_axis(axis)
+    axis = _static_axis(axis, "logsumexp")
     if where is not None:
         mask = _mask(where)
         b = jnp.asarray(mask, _inexact(tnp.result_type(a))) if b is None else tnp.where(mask, b, 0)
@@ -344,6 +346,14 @@ def _no_out(name, out):
         raise NotImplementedError(f"tnp.{name}: the 'out' argument is not supported (arrays are immutable)")
 
 
-def _static_axis(axis):
-    # Params must be hashable and printable: lists become tuples.
-    return tuple(int(a) for a in axis) if isinstance(axis, (list, tuple)) else axis
+def _static_axis(axis, op: str):
+    # Params must be hashable and printable: lists become tuples. Anything but ints is refused here:
+    # a string would otherwise reach jax's named-axis machinery and fail with a NameError.
+    def check(a):
+        if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"tnp.{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
+        return int(a)
+
+    if axis is None:
+        return None
+    return tuple(check(a) for a in axis) if isinstance(axis, (list, tuple)) else check(axis)

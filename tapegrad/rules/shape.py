@@ -60,6 +60,9 @@ def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
         shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(operator.index(s) for s in shape)
     except TypeError:
         raise TypeError(f"tnp.reshape: the new shape must be integers, got {shape!r}") from None
+    if -1 in shape and 0 in shape:  # jax.numpy divides by the zero (ZeroDivisionError); NumPy refuses
+        raise ValueError(f"tnp.reshape: cannot reshape an array of shape {tuple(tnp.shape(a))} into {shape}: "
+                         "the -1 dimension is ambiguous next to a 0")
     if tuple(tnp.shape(a)) == shape:
         return _unchanged(a)
     return _reshape(a, shape=shape)
