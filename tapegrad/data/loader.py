@@ -108,7 +108,8 @@ class DataLoader:
     def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
                  seed: int | None = None, collate_fn: Callable[[list[Any]], Any] | None = None,
                  sharding: jax.sharding.Sharding | None = None, prefetch: int = 0) -> None:
-        if int(batch_size) != batch_size or batch_size < 1:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(batch_size) or int(batch_size) != batch_size or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if int(prefetch) != prefetch or prefetch < 0:
             raise ValueError(f"prefetch must be a non-negative integer, got {prefetch!r}")

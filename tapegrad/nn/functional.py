@@ -239,7 +239,7 @@ def _class_targets(input: Array, target: Array, ignore_index: int, op: str) -> t
         if bad.size:
             raise IndexError(f"{op}: target {int(bad.flat[0])} is out of bounds for {c} classes "
                              f"(input {_describe(input)})")
-    return c, target != ignore_index
+    return c, jnp.asarray(target) != ignore_index  # an array even for a Python int target
 
 
 def _class_mask(target: Array, c: int, nd: int) -> Array:
@@ -333,6 +333,11 @@ def mse_loss(input: Array, target: Array, size_average: bool | None = None, redu
     """
     reduction = _reduction(size_average, reduce, reduction, "mse_loss")
     if tuple(tnp.shape(target)) != tuple(tnp.shape(input)):
+        try:
+            np.broadcast_shapes(tuple(tnp.shape(target)), tuple(tnp.shape(input)))
+        except ValueError:
+            raise ValueError(f"mse_loss: target {_describe(target)} and input {_describe(input)} have "
+                             "incompatible shapes") from None
         warnings.warn(f"mse_loss: target {_describe(target)} differs in shape from input {_describe(input)}; "
                       "they are broadcast, which is likely not what you want", stacklevel=2)
     diff = input - target
@@ -543,7 +548,7 @@ def dropout(input: Array, p: float = 0.5, training: bool = True, inplace: bool =
     if inplace:
         raise ValueError("dropout: inplace=True is impossible on immutable JAX arrays; use the return value")
     if not training or p == 0:
-        return input
+        return tnp.asarray(input)
     if key is None:
         raise ValueError("dropout: training=True with p > 0 needs randomness: pass key= (a jax.random key "
                          "or an int seed), or training=False")

@@ -232,7 +232,7 @@ class Dropout(Module):
 
     def forward(self, params: Params, x: Any, *, key: Any = None, train: bool = True) -> Any:
         if not train or self.p == 0.0:
-            return x
+            return tnp.asarray(x)  # a JAX array (or the tracer itself), as in training mode
         if key is None:
             raise ValueError(f"{self!r} in training mode needs a random key: call it with key=<int seed or "
                              "jax.random.key> (a custom forward must pass key= on), or with train=False "

@@ -22,7 +22,7 @@ class AdamState(NamedTuple):
 
 def _adam_step(opt, params: PyTree, grads: PyTree, state: AdamState, decoupled: bool):
     name = type(opt).__name__
-    base.check_grads(name, params, grads)
+    grads = base.check_grads(name, params, grads)
     beta1, beta2 = (float(b) for b in opt.betas)
     lr = base.lr_at(opt.lr, state.step)
     # Scalars as torch forms them from Python floats: bias corrections from the 1-based step.

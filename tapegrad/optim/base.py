@@ -13,6 +13,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 PyTree = Any
 Schedule = Callable[[jax.Array], jax.Array]
@@ -75,18 +76,28 @@ def zeros_like(params: PyTree) -> PyTree:
     return jax.tree_util.tree_map(jnp.zeros_like, params)
 
 
-def check_grads(opt: str, params: PyTree, grads: PyTree) -> None:
-    """Raise ValueError unless ``grads`` has the structure and leaf shapes of ``params``.
+def check_grads(opt: str, params: PyTree, grads: PyTree) -> PyTree:
+    """``grads`` cast to the params' dtypes; ValueError unless it has their structure and leaf shapes.
 
-    Structure and shapes are static, so this also works while tracing under ``jax.jit``.
+    Structure and shapes are static, so this also works while tracing under ``jax.jit``. The cast
+    keeps float32 params float32 when the gradients came out float64 (PyTorch refuses such a grad;
+    silently promoting would change the type of a jit or scan carry).
     """
     p_def, g_def = jax.tree_util.tree_structure(params), jax.tree_util.tree_structure(grads)
     if p_def != g_def:
         raise ValueError(f"{opt}.step: grads structure {g_def} does not match params structure {p_def}")
-    p_shapes = [jnp.shape(x) for x in jax.tree_util.tree_leaves(params)]
-    g_shapes = [jnp.shape(x) for x in jax.tree_util.tree_leaves(grads)]
+    p_shapes = [np.shape(x) for x in jax.tree_util.tree_leaves(params)]
+    g_shapes = [np.shape(x) for x in jax.tree_util.tree_leaves(grads)]
     if p_shapes != g_shapes:
         raise ValueError(f"{opt}.step: grads shapes {g_shapes} do not match params shapes {p_shapes}")
+
+    def like(p, g):
+        p_dtype = jnp.result_type(p)
+        if jnp.issubdtype(p_dtype, jnp.inexact) and jnp.result_type(g) != p_dtype:
+            return jnp.asarray(g).astype(p_dtype)
+        return g
+
+    return jax.tree_util.tree_map(like, params, grads)
 
 
 def cast(x: jax.Array, like: jax.Array) -> jax.Array:

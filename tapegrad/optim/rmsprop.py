@@ -59,7 +59,7 @@ class RMSprop:
 
     def step(self, params: PyTree, grads: PyTree, state: RMSpropState) -> tuple[PyTree, RMSpropState]:
         """Apply one RMSprop update; pure and jit-able. Returns ``(params, state)``."""
-        base.check_grads("RMSprop", params, grads)
+        grads = base.check_grads("RMSprop", params, grads)
         lr = base.lr_at(self.lr, state.step)
         use_buf, alpha = self.momentum > 0, float(self.alpha)
         # Leaves of absent buffers are passed as the param itself and ignored, to keep one leaf function.

@@ -61,7 +61,7 @@ class SGD:
 
     def step(self, params: PyTree, grads: PyTree, state: SGDState) -> tuple[PyTree, SGDState]:
         """Apply one SGD update; pure and jit-able. Returns ``(params, state)``."""
-        base.check_grads("SGD", params, grads)
+        grads = base.check_grads("SGD", params, grads)
         lr = base.lr_at(self.lr, state.step)
         first = state.step == 0
 
