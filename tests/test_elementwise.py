@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from family_checks import check_against_jax
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import tapegrad as tg
@@ -149,3 +149,43 @@ def test_tg_jvp_matches_jax_jvp():
         want, want_t = jax.jvp(ref, (x,), (t,))
         np.testing.assert_allclose(out, want, rtol=1e-14)
         np.testing.assert_allclose(tout, want_t, rtol=1e-13)
+
+
+# ---- complex intermediates: real, imag, conj, abs of a complex value ---------------------------------
+# Inputs stay real (tapegrad differentiates real inputs only); complex values arise inside the function.
+# The rules follow JAX's convention (transpose of the R-linear map), so gradients must equal jax.grad's,
+# and second derivatives too (each rule is itself made of differentiable tnp ops).
+COMPLEX_OPS = {
+    "real": lambda m, z: m.real(z),
+    "imag": lambda m, z: m.imag(z),
+    "conj": lambda m, z: m.real(m.conj(z) * (0.3 - 1.2j)),
+    "abs": lambda m, z: m.abs(z),
+    "var": lambda m, z: m.var(z),
+    "std": lambda m, z: m.std(z),
+}
+
+
+@settings(deadline=None)
+@given(name=st.sampled_from(sorted(COMPLEX_OPS)), x=UNIFORM,
+       c=st.complex_numbers(min_magnitude=0.5, max_magnitude=2, allow_nan=False, allow_infinity=False))
+def test_complex_intermediates_match_jax(name, x, c):
+    x = np.asarray(x) + 0.1
+    y = np.cos(3 * x) + 1.5  # |z| >= |Im z| stays away from 0 (the kink of abs)
+    if name == "std":
+        assume(x.size >= 2)
+        x = x + np.arange(x.size).reshape(x.shape)  # spread, so the variance is not 0 (a kink of sqrt)
+    f = lambda m: lambda a, b: m.sum(COMPLEX_OPS[name](m, a * c + 1j * b) * (1.5 + a))
+    np.testing.assert_allclose(f(tnp)(x, y), f(jnp)(x, y), rtol=1e-12, atol=1e-12)
+    got = tg.grad(f(tnp), (0, 1))(x, y)
+    want = jax.grad(f(jnp), (0, 1))(x, y)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+    if x.size:  # second order: the Hessian with respect to x
+        np.testing.assert_allclose(tg.hessian(f(tnp))(x, y), jax.hessian(f(jnp))(x, y), rtol=1e-7, atol=1e-7)
+
+
+def test_complex_var_is_real_and_matches_jnp():
+    z = jnp.array([1 + 2j, 3 - 1j, -2 + 0.5j])
+    for name in ("var", "std"):
+        got, want = getattr(tnp, name)(z), getattr(jnp, name)(z)
+        assert got.dtype == want.dtype and np.allclose(got, want), name
