@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import block, save  # noqa: E402
+from common import block, exit_on_failures, guarded, save  # noqa: E402
 
 import tapegrad as tg  # noqa: E402
 import tapegrad.numpy as tnp  # noqa: E402
@@ -226,6 +226,9 @@ def bench_peak_vs_residuals(quick: bool) -> list[dict[str, Any]]:
               f"{peak / MB:8.2f}MB {row['peak_over_distinct_residuals']:13.2f}x")
     print("  saved: Entry.saved_bytes() summed; distinct: each residual buffer once, inputs' own buffers "
           "excluded; peak: live-buffer peak during the call above what was live before it (grads included)")
+    if rows and rows[0]["device_peak_bytes"] is not None:
+        print("  device memory_stats() peak_bytes_in_use after each case (the process's high-water mark so far, "
+              "XLA scratch included): " + ", ".join(f"{r['device_peak_bytes'] / MB:.1f}MB" for r in rows))
     return rows
 
 
@@ -340,15 +343,17 @@ def main() -> None:
               "live JAX buffer bytes (jax.live_arrays) sampled after every primitive and pullback; "
               "memory_stats() is None on this device")
     print(f"device: {jax.devices()[0]}; peak memory method: {method}")
-    payload = {
-        "method": method,
-        "peak_vs_residuals": bench_peak_vs_residuals(args.quick),
-        "training_steps": bench_training_steps(2_000 if args.quick else 10_000, 200 if args.quick else 1_000,
-                                               200 if args.quick else 1_000),
-        "checkpoint": bench_checkpoint(args.quick),
-    }
+    # Saved after each part, so a run cut short by a timeout (benchmarks/gpu.sh) keeps what it measured.
+    payload: dict[str, Any] = {"method": method}
+    payload["peak_vs_residuals"] = guarded("(a) peak vs residuals", lambda: bench_peak_vs_residuals(args.quick))
+    save("memory", payload, args.out)
+    payload["training_steps"] = guarded("(b) training steps", lambda: bench_training_steps(
+        2_000 if args.quick else 10_000, 200 if args.quick else 1_000, 200 if args.quick else 1_000))
+    save("memory", payload, args.out)
+    payload["checkpoint"] = guarded("(c) checkpoint", lambda: bench_checkpoint(args.quick))
     path = save("memory", payload, args.out)
     print(f"\nsaved {path}")
+    exit_on_failures()
 
 
 if __name__ == "__main__":
