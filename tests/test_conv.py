@@ -329,3 +329,43 @@ def test_pool_errors(call, message):
 def test_pool_rejects_integer_input():
     with pytest.raises(TypeError, match="floating point"):
         F.max_pool2d(jnp.ones((1, 1, 4, 4), jnp.int32), 2)
+
+
+# ---- fast paths: each must give exactly what the general implementation gives ----------------------
+
+@settings(deadline=None)
+@given(k=st.integers(1, 3), h=st.integers(0, 6), w=st.integers(0, 6), seed=st.integers(0, 2**16))
+def test_max_pool_tiles_equal_the_general_windows(k, h, w, seed):
+    # Integers in [-2, 2] make ties; NaN, -0.0 and -inf sprinkled in: PyTorch's choice must survive.
+    assume(h >= k and w >= k)
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-2, 3, size=(2, 2, h, w)).astype(np.float32)
+    m = rng.random(x.shape)
+    x[m < 0.08] = np.nan
+    x[(m > 0.08) & (m < 0.16)] = -0.0
+    x[(m > 0.16) & (m < 0.2)] = -np.inf
+    fast = conv_rules._max_pool_tiles(jnp.asarray(x), k, k)
+    slow = conv_rules._max_pool_windows(jnp.asarray(x), kernel_size=(k, k), stride=(k, k), padding=(0, 0),
+                                        dilation=(1, 1), ceil_mode=False)
+    np.testing.assert_array_equal(np.asarray(fast[1]), np.asarray(slow[1]))
+    np.testing.assert_array_equal(np.asarray(fast[0]), np.asarray(slow[0]))  # NaNs in the same places
+    np.testing.assert_array_equal(np.signbit(fast[0]), np.signbit(slow[0]))
+
+
+@settings(deadline=None)
+@given(nd=st.integers(1, 2), k=st.integers(1, 4), s=st.integers(1, 3), d=st.integers(1, 2),
+       lo=st.integers(-1, 2), hi=st.integers(-1, 2), n=st.integers(3, 9), o=st.integers(1, 4),
+       dtype=st.sampled_from(["float32", "float64"]))
+def test_single_channel_conv_equals_lax(nd, k, s, d, lo, hi, n, o, dtype):
+    assume(n + lo + hi >= 1 + d * (k - 1))
+    rng = np.random.default_rng(n * 31 + k)
+    x = jnp.asarray(rng.normal(size=(2, 1) + (n,) * nd), dtype)
+    w = jnp.asarray(rng.normal(size=(o, 1) + (k,) * nd), dtype)
+    kw = dict(strides=(s,) * nd, padding=((lo, hi),) * nd, lhs_dilation=(1,) * nd, rhs_dilation=(d,) * nd,
+              dimension_numbers=(tuple(range(nd + 2)),) * 3, feature_group_count=1, batch_group_count=1)
+    got = conv_rules.conv_p(x, w, **kw)
+    want = lax.conv_general_dilated(x, w, (s,) * nd, ((lo, hi),) * nd, rhs_dilation=(d,) * nd,
+                                    dimension_numbers=lax.ConvDimensionNumbers(*kw["dimension_numbers"]),
+                                    precision=lax.Precision.HIGHEST)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-5)

@@ -65,8 +65,35 @@ def _merge_axis(x, src: int, dst: int):
     return tnp.reshape(tnp.transpose(x, tuple(perm)), tuple(shape))
 
 
+def _single_channel_conv(x, w, strides, padding, rhs_dilation):
+    """A convolution with one input channel as a sum of shifted, scaled copies of the input.
+
+    XLA's CPU convolution is slow for one input channel (an MNIST first layer: ~10x slower
+    than this sum of ``prod(kernel)`` slices, which XLA fuses into one loop). Same layout as
+    PyTorch: ``x`` (N, 1, *S), ``w`` (O, 1, *K), out (N, O, *S_out).
+    """
+    xp = lax.pad(x, np.array(0, x.dtype), ((0, 0, 0), (0, 0, 0)) + tuple((lo, hi, 0) for lo, hi in padding))
+    sizes = xp.shape[2:]
+    outs = [(n - dilated(k, d)) // s + 1 for n, k, d, s in zip(sizes, w.shape[2:], rhs_dilation, strides)]
+    acc = None
+    for tap in np.ndindex(*w.shape[2:]):
+        start = (0, 0) + tuple(t * d for t, d in zip(tap, rhs_dilation))
+        limit = xp.shape[:2] + tuple(b + (o - 1) * s + 1 for b, o, s in zip(start[2:], outs, strides))
+        piece = lax.slice(xp, start, limit, (1, 1) + tuple(strides))  # (N, 1, *S_out)
+        term = piece * w[(slice(None), 0) + tap].reshape((1, -1) + (1,) * len(outs))
+        acc = term if acc is None else acc + term
+    return acc
+
+
 def _conv_impl(x, w, *, strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
                feature_group_count, batch_group_count):
+    canonical = tuple(range(x.ndim))
+    if (x.ndim > 2 and x.shape[1] == 1 and w.shape[1] == 1 and x.dtype == w.dtype and x.size and w.size
+            and dimension_numbers == (canonical,) * 3 and feature_group_count == batch_group_count == 1
+            and all(d == 1 for d in lhs_dilation) and int(np.prod(w.shape[2:])) <= 64
+            and all(n + lo + hi >= dilated(k, d) for n, (lo, hi), k, d
+                    in zip(x.shape[2:], padding, w.shape[2:], rhs_dilation))):
+        return _single_channel_conv(x, w, strides, padding, rhs_dilation)
     return lax.conv_general_dilated(x, w, window_strides=strides, padding=padding,
                                     lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation,
                                     dimension_numbers=lax.ConvDimensionNumbers(*dimension_numbers),
@@ -129,7 +156,9 @@ def _conv_rhs_rule(g, out, x, w, *, strides, padding, lhs_dilation, rhs_dilation
                   feature_group_count=batch_group_count, batch_group_count=feature_group_count)
 
 
-conv_p = Primitive("conv", _conv_impl).defvjp(_conv_lhs_rule, _conv_rhs_rule)
+_CONV_PARAMS = ("strides", "padding", "lhs_dilation", "rhs_dilation", "dimension_numbers", "feature_group_count",
+                "batch_group_count")
+conv_p = Primitive("conv", jax.jit(_conv_impl, static_argnames=_CONV_PARAMS)).defvjp(_conv_lhs_rule, _conv_rhs_rule)
 
 
 def conv(x, w, *, strides: tuple[int, ...], padding: tuple[tuple[int, int], ...],
@@ -203,7 +232,41 @@ def _first_max(a, b):
     return jnp.where(a_wins, va, vb), jnp.where(a_wins, ia, ib)
 
 
+def _max_pool_tiles(x, kh, kw):
+    """``_max_pool_impl`` for windows that tile the input (stride = kernel, no padding or dilation).
+
+    PyTorch's CPU loop, literally: walk the taps of each window in row-major order and take
+    a tap when it is greater than the best so far or is NaN. Each tap is a strided slice, so
+    the loop is ``kh * kw`` elementwise steps that XLA fuses (about twice as fast on CPU as
+    the variadic reduce_window of the general case, for MaxPool2d(2) of a CNN's activations).
+    """
+    n, c, h, w = x.shape
+    ho, wo = h // kh, w // kw
+    best = index = None
+    for i, j in np.ndindex(kh, kw):
+        tap = x[:, :, i:ho * kh:kh, j:wo * kw:kw]
+        # The flat index (into the H*W plane) of this tap in every window: a constant.
+        here = ((np.arange(ho) * kh + i)[:, None] * w + (np.arange(wo) * kw + j)[None, :]).astype(np.int32)
+        if best is None:
+            best, index = tap, jnp.broadcast_to(here, tap.shape)
+            continue
+        take = (tap > best) | jnp.isnan(tap)
+        best, index = jnp.where(take, tap, best), jnp.where(take, here, index)
+    return best, index
+
+
 def _max_pool_impl(x, *, kernel_size, stride, padding, dilation, ceil_mode):
+    n, c, h, w = x.shape
+    (kh, kw) = kernel_size
+    tiles = tuple(stride) == (kh, kw) and tuple(padding) == (0, 0) and tuple(dilation) == (1, 1)
+    if tiles and h >= kh and w >= kw and (not ceil_mode or (h % kh == 0 and w % kw == 0)):
+        return _max_pool_tiles(x, kh, kw)
+    return _max_pool_windows(x, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
+                             ceil_mode=ceil_mode)
+
+
+def _max_pool_windows(x, *, kernel_size, stride, padding, dilation, ceil_mode):
+    """Any max pooling, as a reduce_window over (value, flat index) pairs picking PyTorch's element."""
     n, c, h, w = x.shape
     pads = [_pool_pads(size, k, s, p, d, ceil_mode)[1:]
             for size, k, s, p, d in zip((h, w), kernel_size, stride, padding, dilation, strict=True)]
