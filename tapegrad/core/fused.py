@@ -19,61 +19,51 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from tapegrad.core import debug
 from tapegrad.core.tape import Entry
 from tapegrad.core.tracer import Tracer
 
 HOT = 3
 _ARRAY = type(jnp.zeros(()))  # the concrete array type; jit tracers are not it
-_UNHASHABLE = object()
-_INTERPRET = object()  # a rule of at most one op: a compiled call would cost more than it saves
-
-
-def _static_key(v: Any) -> Any:
-    # Python numbers are keyed by type too: 1, 1.0 and True hash alike but trace differently.
-    return (type(v), v)
+_INTERPRET = object()  # a rule of no op (g passes through): a compiled call would cost more than it saves
 
 
 def fused_pullback(prim: Any, g: Any, entry: Entry) -> list[Any] | None:
     """The pulled-back cotangents from a compiled rule, or None to interpret it."""
-    if prim.multiple_results or type(g) is not _ARRAY:
+    # Written for speed: this runs once per entry of every first-order sweep.
+    if type(g) is not _ARRAY or prim.multiple_results or debug.active:
         return None
-    from tapegrad.core import debug
-
-    if debug.active:
+    out = entry.out
+    if type(out) is Tracer:
         return None
-    args, out = entry.args, entry.out
     dyn: list[Any] = []
     static: list[Any] = []
     sig: list[Any] = []
-    for a in args:
+    for a, i in zip(entry.args, entry.in_ids):
+        sig.append(i is None)  # which arguments are constants (no cotangent) shapes the rule
         ta = type(a)
         if ta is _ARRAY:
             dyn.append(a)
             static.append(None)
-            sig.append((a.shape, a.dtype))
-        elif ta is Tracer:
+            sig.append(a.shape)
+            sig.append(a.dtype)
+        elif ta is Tracer or ta is np.ndarray:
             return None
         else:
             static.append(a)
-            sig.append(_static_key(a) if ta is not np.ndarray else _UNHASHABLE)
-    if type(out) is Tracer:
-        return None
-    has_out = out is not None
+            sig.append((ta, a))  # typed: 1, 1.0 and True hash alike but trace differently
+    params = entry.params
     try:
-        key = (tuple(i is None for i in entry.in_ids), tuple(sig), has_out,
-               g.shape, g.dtype, tuple(sorted(entry.params.items())))
-        hash(key)
-    except TypeError:
+        key = (*sig, out is None, g.shape, g.dtype,
+               tuple(sorted(params.items())) if params else ())
+        hit = prim._compiled.get(key, 0)
+    except TypeError:  # unhashable params or static args: interpret
         return None
-    if _UNHASHABLE in sig:
-        return None
-    cache = prim._compiled
-    hit = cache.get(key, 0)
     if type(hit) is int:
         if hit + 1 < HOT:
-            cache[key] = hit + 1
+            prim._compiled[key] = hit + 1
             return None
-        hit = cache[key] = _compile(prim, entry, tuple(static), g, out, dyn)
+        hit = prim._compiled[key] = _compile(prim, entry, tuple(static), g, out, dyn)
     if hit is _INTERPRET:
         return None
     return hit(g, out, *dyn)
@@ -92,7 +82,8 @@ def _compile(prim: Any, entry: Entry, static: tuple, g: Any, out: Any, dyn: list
         fake = Entry(prim, in_ids, out_ids, args, out, params, out_avals, ())
         return _pullback(prim, g, fake)
 
-    # Rules like add's (g passes through) or a scaling (one multiply) gain nothing.
-    if len(jax.make_jaxpr(rule)(g, out, *dyn).eqns) <= 1:
+    # Rules like add's (g passes through) gain nothing. A one-op rule does gain: a jitted call
+    # (constants baked in) costs 4-5 us, `g * 0.9` through jax.numpy 13 us (jax 0.10, CPU).
+    if not jax.make_jaxpr(rule)(g, out, *dyn).eqns:
         return _INTERPRET
     return jax.jit(rule)

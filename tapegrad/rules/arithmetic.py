@@ -4,7 +4,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 import tapegrad.numpy as tnp
-from tapegrad.core.primitive import Primitive
+from tapegrad.core.primitive import Primitive, jitted_elementwise
 from tapegrad.core.tracer import Tracer
 
 # Linear ops read no residuals: the tape keeps only shapes for them.
@@ -89,6 +89,13 @@ logaddexp = Primitive("logaddexp", jnp.logaddexp, save_out=True).defvjp(
 logaddexp2 = Primitive("logaddexp2", jnp.logaddexp2, save_out=True).defvjp(
     lambda g, out, x, y: g * tnp.exp2(_no_posinf(x) - _no_posinf(out)),
     lambda g, out, x, y: g * tnp.exp2(_no_posinf(y) - _no_posinf(out)))
+
+# The common ops run jitted: one cheap dispatch, the same results (see jitted_elementwise). Not power,
+# whose eager jax.numpy form special-cases integer-valued exponents. Set here, after the definitions,
+# so that those read as plain jax.numpy (the docs print multiply's).
+for _p in (add, subtract, negative, multiply, true_divide, square, maximum, minimum):
+    _p.impl = jitted_elementwise(_p.impl)
+del _p
 
 
 # ---- compositions: their gradients follow from the primitives above ---------------

@@ -4,12 +4,13 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 import tapegrad.numpy as tnp
-from tapegrad.core.primitive import Primitive
+from tapegrad.core.primitive import Primitive, jitted_elementwise
 
 
 def _unary(name, impl, rule, uses="x"):
     """A unary primitive whose rule reads ``x`` (its input) or ``out`` (its output)."""
-    prim = Primitive(name, impl, save_args=uses == "x", save_out=uses == "out")
+    # Jitted: one cheap dispatch per call in eager mode (see jitted_elementwise).
+    prim = Primitive(name, jitted_elementwise(impl), save_args=uses == "x", save_out=uses == "out")
     return prim.defvjp(rule)
 
 
