@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from tapegrad.core import debug
+from tapegrad.core.compiled_sweep import compiled_sweep
 from tapegrad.core.tape import Tape
 
 
@@ -21,9 +22,20 @@ def backward(tape: Tape, seeds: dict[int, Any], consume: bool = False) -> dict[i
     produced). With ``consume=True`` the tape is emptied as the sweep goes, so
     peak memory is the residuals not yet passed plus the live cotangents.
     """
-    cts = dict(seeds)
-    entries = tape.entries
     check = debug.active > 0
+    entries = tape.entries
+    if not check:  # debug_nans inspects each cotangent as it is made: interpret then
+        cts = compiled_sweep(entries, seeds)
+        if cts is not None:
+            if consume:
+                entries.clear()
+            return cts
+    return sweep(entries, seeds, consume, check)
+
+
+def sweep(entries: list, seeds: dict[int, Any], consume: bool, check: bool) -> dict[int, Any]:
+    """The interpreted sweep: each entry's rule, in reverse order (``backward``'s loop)."""
+    cts = dict(seeds)
     for k in range(len(entries) - 1, -1, -1):
         e = entries[k]
         if consume:
