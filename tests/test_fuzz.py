@@ -723,11 +723,9 @@ def test_nn_layers_on_random_shapes(name, x):
     kw = {"train": False} if name in ("BatchNorm2d(2)", "Dropout(0.5)") else {}
     # The reference runs the very same layer under jax.vjp: tapegrad ops on JAX tracers are their
     # jax.numpy forward functions, so JAX differentiates those, not tapegrad's rules.
-    # Empty inputs: forward only. MaxPool2d: forward only too, because its forward is a variadic
-    # (value, index) reduce_window, to pick the first maximum as PyTorch does, and JAX cannot
-    # differentiate that; its VJP is checked against PyTorch in test_conv.py instead.
+    # Empty inputs: forward only.
     compare_op(f"nn.{name}", lambda a: layer(params, a, **kw), lambda a: layer(params, a, **kw), (x,),
-               strict_errors=False, vjp=np.size(x) > 0 and name != "MaxPool2d(2)")
+               strict_errors=False, vjp=np.size(x) > 0)
 
 
 @pytest.mark.filterwarnings("ignore:mse_loss:UserWarning")

@@ -218,69 +218,45 @@ _AVG_PARAMS = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_p
 
 # ---- max_pool2d ------------------------------------------------------------------------
 
-def _first_max(a, b):
-    """Of two (value, flat index) candidates, the one PyTorch's CPU loop would keep.
-
-    Its loop takes a tap when ``val > maxval`` or ``isnan(val)``: so the largest value
-    wins, ties go to the earlier (smaller) index, and a NaN wins, the last NaN among
-    several. That is a total order, so the reduction may combine taps in any order.
-    """
-    va, ia = a
-    vb, ib = b
-    na, nb = jnp.isnan(va), jnp.isnan(vb)
-    a_wins = jnp.where(na | nb, na & (~nb | (ia > ib)), (va > vb) | ((va == vb) & (ia < ib)))
-    return jnp.where(a_wins, va, vb), jnp.where(a_wins, ia, ib)
-
-
-def _max_pool_tiles(x, kh, kw):
-    """``_max_pool_impl`` for windows that tile the input (stride = kernel, no padding or dilation).
-
-    PyTorch's CPU loop, literally: walk the taps of each window in row-major order and take
-    a tap when it is greater than the best so far or is NaN. Each tap is a strided slice, so
-    the loop is ``kh * kw`` elementwise steps that XLA fuses (about twice as fast on CPU as
-    the variadic reduce_window of the general case, for MaxPool2d(2) of a CNN's activations).
-    """
-    n, c, h, w = x.shape
-    ho, wo = h // kh, w // kw
-    best = index = None
-    for i, j in np.ndindex(kh, kw):
-        tap = x[:, :, i:ho * kh:kh, j:wo * kw:kw]
-        # The flat index (into the H*W plane) of this tap in every window: a constant.
-        here = ((np.arange(ho) * kh + i)[:, None] * w + (np.arange(wo) * kw + j)[None, :]).astype(np.int32)
-        if best is None:
-            best, index = tap, jnp.broadcast_to(here, tap.shape)
-            continue
-        take = (tap > best) | jnp.isnan(tap)
-        best, index = jnp.where(take, tap, best), jnp.where(take, here, index)
-    return best, index
-
-
 def _max_pool_impl(x, *, kernel_size, stride, padding, dilation, ceil_mode):
-    n, c, h, w = x.shape
-    (kh, kw) = kernel_size
-    tiles = tuple(stride) == (kh, kw) and tuple(padding) == (0, 0) and tuple(dilation) == (1, 1)
-    if tiles and h >= kh and w >= kw and (not ceil_mode or (h % kh == 0 and w % kw == 0)):
-        return _max_pool_tiles(x, kh, kw)
-    return _max_pool_windows(x, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
-                             ceil_mode=ceil_mode)
+    """``(maxima, flat indices into each H*W plane)``, choosing the element PyTorch's CPU loop picks.
 
-
-def _max_pool_windows(x, *, kernel_size, stride, padding, dilation, ceil_mode):
-    """Any max pooling, as a reduce_window over (value, flat index) pairs picking PyTorch's element."""
+    That loop walks a window's valid taps in row-major order and takes a tap when it is
+    greater than the best so far or is NaN (so ties go to the first maximum and the last
+    NaN wins); the first valid tap is always taken. Here the loop runs over the taps of all
+    windows at once: tap ``(i, j)`` of every window is one strided slice of the padded
+    input, so the loop is ``kh * kw`` elementwise steps that XLA fuses. Padding never wins;
+    a window made only of padding gives -inf and the index ``H*W`` (its gradient is dropped).
+    No variadic reduce_window: it is slower on CPU and not implemented by XLA on CUDA.
+    """
     n, c, h, w = x.shape
-    pads = [_pool_pads(size, k, s, p, d, ceil_mode)[1:]
-            for size, k, s, p, d in zip((h, w), kernel_size, stride, padding, dilation, strict=True)]
-    idx = jnp.broadcast_to(jnp.arange(h * w, dtype=jnp.int32).reshape(h, w), x.shape)
-    # reduce_window pads with the init value and wants non-negative padding: crop a negative `hi`.
-    crop = (slice(None), slice(None)) + tuple(slice(None, size + min(hi, 0)) for size, (_, hi) in
-                                              zip((h, w), pads, strict=True))
-    # Padding is (-inf, h*w): it loses every tie to a real element, and the index h*w
-    # survives only where a whole window lies in the padding (-inf out, as PyTorch; the
-    # gradient there is dropped).
-    init = (jnp.array(-jnp.inf, x.dtype), jnp.array(h * w, jnp.int32))
-    pad_cfg = ((0, 0), (0, 0)) + tuple((lo, max(hi, 0)) for lo, hi in pads)
-    return lax.reduce_window((x[crop], idx[crop]), init, _first_max, (1, 1) + tuple(kernel_size),
-                             (1, 1) + tuple(stride), pad_cfg, window_dilation=(1, 1) + tuple(dilation))
+    geo = [_pool_pads(size, k, s, p, d, ceil_mode)
+           for size, k, s, p, d in zip((h, w), kernel_size, stride, padding, dilation, strict=True)]
+    (ho, lo_h, hi_h), (wo, lo_w, hi_w) = geo
+    xp = lax.pad(x, np.array(-np.inf, x.dtype), ((0, 0, 0), (0, 0, 0), (lo_h, hi_h, 0), (lo_w, hi_w, 0)))
+    (kh, kw), (sh, sw), (dh, dw) = kernel_size, stride, dilation
+    best = jnp.full((n, c, ho, wo), -jnp.inf, x.dtype)
+    index = jnp.full((n, c, ho, wo), h * w, jnp.int32)
+    empty = None  # where no valid tap has been taken yet (None: everywhere)
+    for i, j in np.ndindex(kh, kw):
+        # Where this tap sits in the unpadded input, for every window: a constant.
+        rows = np.arange(ho) * sh + i * dh - lo_h
+        cols = np.arange(wo) * sw + j * dw - lo_w
+        valid = ((rows >= 0) & (rows < h))[:, None] & ((cols >= 0) & (cols < w))[None, :]
+        if not valid.any():
+            continue
+        here = (rows[:, None] * w + cols[None, :]).astype(np.int32)
+        tap = lax.slice(xp, (0, 0, i * dh, j * dw),
+                        (n, c, i * dh + (ho - 1) * sh + 1, j * dw + (wo - 1) * sw + 1), (1, 1, sh, sw))
+        if empty is None:  # the first valid tap of every window is taken, whatever its value
+            take = jnp.broadcast_to(valid, best.shape)
+        else:
+            take = (tap > best) | jnp.isnan(tap) | empty
+            if not valid.all():
+                take = take & valid
+        best, index = jnp.where(take, tap, best), jnp.where(take, here, index)
+        empty = ~valid if empty is None else empty & ~valid
+    return best, index
 
 
 def _max_pool_rule(gs, out, x, **params):
