@@ -178,7 +178,7 @@ def main(argv=None) -> dict:
             params, opt_state, loss = step(params, opt_state, x, y)
             losses.append(loss)
             if hasattr(bar, "set_postfix") and i % 5 == 0:
-                bar.set_postfix(loss=f"{float(loss):.4f}")
+                bar.set_postfix(loss=f"{float(loss):.4f}", refresh=False)  # tqdm refreshes with the right count
             if args.kill_at_batch is not None and epoch * len(train_loader) + i + 1 >= args.kill_at_batch:
                 os.kill(os.getpid(), signal.SIGKILL)
         train_loss = float(jnp.mean(jnp.stack(losses)))
