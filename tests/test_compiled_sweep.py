@@ -7,6 +7,7 @@ import pytest
 import tapegrad as tg
 import tapegrad.numpy as tnp
 from tapegrad.core import compiled_sweep
+from tapegrad.core.primitive import Primitive
 
 STEPS = compiled_sweep.HOT + 2
 
@@ -68,3 +69,13 @@ def test_cache_is_bounded():
     for n in range(compiled_sweep.CACHE_SIZE + 10):
         tg.grad(lambda v: tnp.sum(v * v))(jnp.ones(n + 1))
     assert len(compiled_sweep._cache) <= compiled_sweep.CACHE_SIZE
+
+
+def test_a_rule_that_needs_concrete_values_falls_back_to_the_interpreted_sweep():
+    # A primitive whose rule reads its residual with NumPy: fine eagerly, not traceable.
+    scale = Primitive("numpy_scale", lambda x: x * 3.0).defvjp(
+        lambda g, out, x: g * float(np.asarray(x).sum() * 0 + 3.0))
+    f = lambda x: tnp.sum(scale(tnp.sin(x)))
+    x = jnp.linspace(0.0, 1.0, 5)
+    for _ in range(STEPS):
+        np.testing.assert_allclose(tg.grad(f)(x), 3.0 * jnp.cos(x), rtol=1e-12)

@@ -30,7 +30,8 @@ HOT = 4  # after the per-rule compiled rules (fused.HOT = 3) have warmed up
 MAX_ENTRIES = 2000
 CACHE_SIZE = 64  # distinct tape structures kept (least recently used dropped)
 _ARRAY = type(jnp.zeros(()))
-_cache: OrderedDict[Any, Any] = OrderedDict()  # key -> hit count, or the compiled sweep
+_NEVER = object()  # a structure whose sweep cannot be traced (see compiled_sweep)
+_cache: OrderedDict[Any, Any] = OrderedDict()  # key -> hit count, the compiled sweep, or _NEVER
 
 
 def compiled_sweep(entries: list, seeds: dict[int, Any]) -> dict[int, Any] | None:
@@ -67,12 +68,21 @@ def compiled_sweep(entries: list, seeds: dict[int, Any]) -> dict[int, Any] | Non
         if hit + 1 < HOT:
             return None
         hit = _cache[k] = _compile(entries, list(seeds))
+    elif hit is _NEVER:
+        return None
     else:
         try:
             _cache.move_to_end(k)
         except KeyError:  # another thread dropped it meanwhile; it is still ours to call
             pass
-    return hit(*dyn)
+    try:
+        return hit(*dyn)
+    except Exception:
+        # A rule that needs concrete values (a user's primitive reading its residuals with NumPy)
+        # cannot be traced: this structure is swept entry by entry from now on, and the
+        # interpreted sweep raises the rule's own error if there is a real one.
+        _cache[k] = _NEVER
+        return None
 
 
 def _entry_signature(e: Entry, dyn: list) -> tuple | None:

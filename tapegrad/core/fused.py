@@ -66,7 +66,11 @@ def fused_pullback(prim: Any, g: Any, entry: Entry) -> list[Any] | None:
         hit = prim._compiled[key] = _compile(prim, entry, tuple(static), g, out, dyn)
     if hit is _INTERPRET:
         return None
-    return hit(g, out, *dyn)
+    try:
+        return hit(g, out, *dyn)
+    except Exception:  # cannot be traced after all (see _compile): interpret this key from now on
+        prim._compiled[key] = _INTERPRET
+        return None
 
 
 def _compile(prim: Any, entry: Entry, static: tuple, g: Any, out: Any, dyn: list) -> Any:
@@ -84,6 +88,12 @@ def _compile(prim: Any, entry: Entry, static: tuple, g: Any, out: Any, dyn: list
 
     # Rules like add's (g passes through) gain nothing. A one-op rule does gain: a jitted call
     # (constants baked in) costs 4-5 us, `g * 0.9` through jax.numpy 13 us (jax 0.10, CPU).
-    if not jax.make_jaxpr(rule)(g, out, *dyn).eqns:
+    try:
+        jaxpr = jax.make_jaxpr(rule)(g, out, *dyn)
+    except Exception:
+        # A rule that needs concrete values (reads a residual with NumPy) cannot be traced; the
+        # interpreted rule runs instead, and raises its own error if there is a real one.
+        return _INTERPRET
+    if not jaxpr.eqns:
         return _INTERPRET
     return jax.jit(rule)
