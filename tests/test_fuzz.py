@@ -623,7 +623,8 @@ def test_tnp_reshape(x, shape):
        new=st.sampled_from([(0, -1), (-1, 0), (2, 0, -1)]))
 def test_tnp_reshape_zero_and_minus_one(shape, new):
     got = attempt("tnp.reshape", lambda: tnp.reshape(jnp.ones(shape), new))
-    assert got.ok or isinstance(got.error, (TypeError, ValueError)), got
+    # NumPy refuses these shapes (the -1 is ambiguous next to a 0), whatever the input's size.
+    assert not got.ok and isinstance(got.error, ValueError) and "-1" in str(got.error), got
 
 
 def _in_bounds_int(n: int) -> st.SearchStrategy:
@@ -804,8 +805,7 @@ def test_optimizer_step_keeps_param_dtype_or_refuses_other_grad_dtype(name):
     params = {"w": np.ones(3, np.float32)}
     grads = {"w": np.ones(3, np.float64)}
     got = attempt(f"optim.{name}.step", lambda: opt.step(params, grads, opt.init(params)))
-    assert (not got.ok and isinstance(got.error, (TypeError, ValueError))) or (
-        got.value[0]["w"].dtype == np.float32), got
+    assert got.ok and got.value[0]["w"].dtype == np.float32, got  # the grads are cast to the params' dtype
 
 
 # --- 7. DataLoader arguments ---------------------------------------------------------------------
