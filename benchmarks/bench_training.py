@@ -27,10 +27,12 @@ from common import (  # noqa: E402
     exit_on_failures,
     guarded,
     median_time,
+    median_times,
     on_gpu,
     print_reference,
     print_table,
     print_targets,
+    runs,
     save,
     torch_device,
     torch_sync,
@@ -137,14 +139,15 @@ def bench(kind, model, repeat, batch=64):
                                                         rtol=1e-4, what="losses"))
     tg_jit = jax.jit(tg_step)
     jax_jit = jax.jit(jax_step)
-    rows = []
-    # Each row guarded: an op that XLA lacks on some device must not lose the other rows of a device run.
+    # Each row guarded (an op that XLA lacks on some device must not lose the other rows of a device
+    # run); those that work are then timed interleaved, so their ratios see the same machine load.
+    fns = {}
     for name, fn in (("tapegrad eager step", lambda: tg_step(params, state, x, y)),
                      ("jax.jit(tapegrad step)", lambda: tg_jit(params, state, x, y)),
                      ("jax.jit(jax.grad) step", lambda: jax_jit(params, x, y))):
-        t = guarded(f"{kind}: {name}", lambda fn=fn: median_time(fn, repeat))
-        if t is not None:
-            rows.append((name, t))
+        if guarded(f"{kind}: {name}", lambda fn=fn: runs(fn), False):
+            fns[name] = fn
+    rows = list(median_times(fns, repeat).items())
     torch_rows = guarded(f"{kind}: PyTorch", lambda: torch_step(kind, params, x, y, repeat), [])
     rows += torch_rows
     anchors = {"jax.jit(jax.grad)": "jax.jit(jax.grad) step"}

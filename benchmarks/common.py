@@ -41,10 +41,36 @@ def guarded(what: str, fn: Callable[[], Any], default: Any = None) -> Any:
         return default
 
 
+def runs(fn: Callable[[], Any]) -> bool:
+    """True once ``fn()`` has run to completion (an exception propagates: wrap it in ``guarded``)."""
+    block(fn())
+    return True
+
+
 def exit_on_failures() -> None:
     if FAILURES:
         print(f"\n{len(FAILURES)} failure(s):\n  " + "\n  ".join(FAILURES))
         sys.exit(1)
+
+
+def median_times(fns: dict[Any, Callable[[], Any]], repeat: int = 30, warmup: int = 5) -> dict[Any, float]:
+    """Median wall time of each ``fn()`` in seconds, measured **interleaved**: round after round,
+    each function once, in a rotating order. On a shared machine the load drifts over seconds; timed
+    one after the other, two equal functions can differ by 20%, interleaved they see the same load.
+    Five warm-up calls: tapegrad compiles its hot rules on the 3rd call and whole sweeps on the 4th.
+    """
+    names = list(fns)
+    for name in names:
+        for _ in range(warmup):
+            block(fns[name]())
+    times: dict[Any, list[float]] = {name: [] for name in names}
+    for r in range(repeat):
+        for k in range(len(names)):
+            name = names[(r + k) % len(names)]
+            t = time.perf_counter()
+            block(fns[name]())
+            times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def median_time(fn: Callable[[], Any], repeat: int = 30, warmup: int = 3, min_time: float = 0.0) -> float:

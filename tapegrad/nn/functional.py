@@ -18,6 +18,7 @@ Example:
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Sequence
@@ -244,7 +245,13 @@ def _class_targets(input: Array, target: Array, ignore_index: int, op: str) -> t
 
 def _class_mask(target: Array, c: int, nd: int) -> Array:
     """Boolean one-hot of ``target`` with the class axis where the input has it."""
-    hit = jnp.asarray(target)[..., None] == jnp.arange(c)
+    return _one_hot_mask(jnp.asarray(target), c=c, nd=nd)
+
+
+@functools.partial(jax.jit, static_argnames=("c", "nd"))
+def _one_hot_mask(target: Array, c: int, nd: int) -> Array:
+    # Jitted: one dispatch per loss call instead of four eager ones.
+    hit = target[..., None] == jnp.arange(c)
     return hit if nd == 1 else jnp.moveaxis(hit, -1, 1)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import builtins
 
+import jax
 import jax.numpy as jnp
 import jax.scipy.special as jsp
 import numpy as np
@@ -290,7 +291,9 @@ def _lse_rule(wrt_b):
     return rule
 
 
-_lse = Primitive("logsumexp", _lse_impl, save_out=True).defvjp(_lse_rule(False), _lse_rule(True))
+# Jitted: jax.scipy's logsumexp is a dozen small ops, each its own dispatch when run eagerly.
+_lse = Primitive("logsumexp", jax.jit(_lse_impl, static_argnames=("axis", "keepdims", "signed")),
+                 save_out=True).defvjp(_lse_rule(False), _lse_rule(True))
 _lse_sign = nondifferentiable("logsumexp_sign", lambda a, *b, axis, keepdims: jsp.logsumexp(
     a, axis=axis, b=b[0] if b else None, keepdims=keepdims, return_sign=True)[1])
 
