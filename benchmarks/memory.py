@@ -41,8 +41,7 @@ from common import block, exit_on_failures, guarded, save  # noqa: E402
 
 import tapegrad as tg  # noqa: E402
 import tapegrad.numpy as tnp  # noqa: E402
-from tapegrad import nn, optim  # noqa: E402
-from tapegrad.core import compiled_sweep  # noqa: E402
+from tapegrad import accel, nn, optim  # noqa: E402
 from tapegrad.core.primitive import Primitive  # noqa: E402
 from tapegrad.core.tape import Entry, Tape  # noqa: E402
 from tapegrad.core.tracer import Trace, Tracer  # noqa: E402
@@ -107,11 +106,10 @@ def peak_of(fn: Callable[[], Any], warmup: int = 3) -> tuple[int, Any]:
     """Live-buffer peak above the starting point of one call of ``fn`` (after ``warmup`` calls, so
     that compiled rules and caches exist already and are not counted).
 
-    The backward sweep is kept interpreted here (``compiled_sweep`` off): a sweep compiled as a
+    The backward sweep is kept interpreted here (``tapegrad.accel`` off): a sweep compiled as a
     whole runs as one XLA call, inside which no live buffer can be sampled on the CPU.
     """
-    saved_max = compiled_sweep.MAX_ENTRIES
-    compiled_sweep.MAX_ENTRIES = -1
+    accel.enable(False)
     try:
         for _ in range(warmup):
             block(fn())
@@ -119,7 +117,7 @@ def peak_of(fn: Callable[[], Any], warmup: int = 3) -> tuple[int, Any]:
         with sampler.watch():
             out = block(fn())
     finally:
-        compiled_sweep.MAX_ENTRIES = saved_max
+        accel.enable(True)
     return sampler.delta, out
 
 

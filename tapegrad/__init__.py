@@ -9,6 +9,7 @@ Example:
 from tapegrad.core.tape import Tape
 from tapegrad.core.tracer import Tracer
 from tapegrad import numpy
+from tapegrad import accel  # noqa: F401  (installs the compiled rules and sweeps into the core's sweep hook)
 from tapegrad.transforms import (
     checkpoint, custom_vjp, grad, hessian, jacfwd, jacobian, jacrev, jvp, make_tape, stop_gradient,
     value_and_grad, vjp,

@@ -1,18 +1,40 @@
-"""Reverse mode: one backward sweep over a tape.
+"""Reverse mode: one loop over the reversed tape.
 
-The sweep walks the entries in reverse, once, with a loop (no recursion, so
-tapes of any length work). Cotangents live in a dict keyed by id; a missing key
-is a symbolic zero, never materialised. Each output's cotangent is popped when
-the sweep reaches the entry that produced it (it is complete by then), and a
-consuming sweep drops each entry, with its residuals, as soon as it is done.
+The sweep walks the entries in reverse, once, with a loop (no recursion, so tapes of any length
+work). Cotangents live in a dict keyed by id; a missing key is a symbolic zero, never
+materialised. Each output's cotangent is popped when the sweep reaches the entry that produced
+it (it is complete by then), and a consuming sweep drops each entry, with its residuals, as soon
+as it is done.
+
+The speed machinery (``tapegrad.accel``: compiled rules and whole compiled sweeps) plugs in
+through one hook, :func:`set_accelerator`. It runs this same loop, or a compiled trace of it, and
+may be switched off without changing a number.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tapegrad.core import debug
-from tapegrad.core.compiled_sweep import compiled_sweep
 from tapegrad.core.tape import Tape
+
+Pullback = Callable[[Any, Any, Any], Any]  # (prim, g, entry) -> the arguments' cotangents
+Accelerator = Callable[[list, dict, bool, Pullback], dict]
+
+_accelerator: Accelerator | None = None
+
+
+def set_accelerator(fn: Accelerator | None) -> Accelerator | None:
+    """Install ``fn(entries, seeds, consume, pullback) -> cotangents`` as the sweep of first-order
+    backward passes (``None``: the plain loop below); returns the previous one."""
+    global _accelerator
+    previous, _accelerator = _accelerator, fn
+    return previous
+
+
+def plain_pullback(prim: Any, g: Any, entry: Any) -> Any:
+    """The rule of ``entry``'s primitive, with its cotangents summed back to the arguments' shapes."""
+    return prim.pullback(g, entry)
 
 
 def backward(tape: Tape, seeds: dict[int, Any], consume: bool = False) -> dict[int, Any]:
@@ -22,19 +44,16 @@ def backward(tape: Tape, seeds: dict[int, Any], consume: bool = False) -> dict[i
     produced). With ``consume=True`` the tape is emptied as the sweep goes, so
     peak memory is the residuals not yet passed plus the live cotangents.
     """
-    check = debug.active > 0
-    entries = tape.entries
-    if not check:  # debug_nans inspects each cotangent as it is made: interpret then
-        cts = compiled_sweep(entries, seeds)
-        if cts is not None:
-            if consume:
-                entries.clear()
-            return cts
-    return sweep(entries, seeds, consume, check)
+    if debug.active:  # debug_nans inspects each cotangent as it is made: the plain loop
+        return sweep(tape.entries, seeds, consume, check=True)
+    if _accelerator is not None:
+        return _accelerator(tape.entries, seeds, consume, plain_pullback)
+    return sweep(tape.entries, seeds, consume)
 
 
-def sweep(entries: list, seeds: dict[int, Any], consume: bool, check: bool) -> dict[int, Any]:
-    """The interpreted sweep: each entry's rule, in reverse order (``backward``'s loop)."""
+def sweep(entries: list, seeds: dict[int, Any], consume: bool = False, check: bool = False,
+          pullback: Pullback = plain_pullback) -> dict[int, Any]:
+    """The backward sweep: each entry's rule, in reverse order, accumulating cotangents by id."""
     cts = dict(seeds)
     for k in range(len(entries) - 1, -1, -1):
         e = entries[k]
@@ -52,7 +71,7 @@ def sweep(entries: list, seeds: dict[int, Any], consume: bool, check: bool) -> d
             g = cts.pop(e.out_ids[0], None)
             if g is None:
                 continue
-        in_cts = prim.pullback(g, e)
+        in_cts = pullback(prim, g, e)
         for aid, ct in zip(e.in_ids, in_cts):
             if ct is None:
                 continue

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
@@ -34,38 +33,6 @@ INEXACT = frozenset(
 )
 
 REGISTRY: dict[str, Primitive] = {}
-
-_ARRAY = type(jnp.zeros(()))  # the concrete array type; jit tracers and NumPy arrays are not it
-
-
-def jitted_elementwise(f: Callable[..., Any]) -> Callable[..., Any]:
-    """``f`` (a jax.numpy elementwise function of positional operands), dispatched through ``jax.jit``.
-
-    Measured on jax 0.10 CPU: a jitted call costs 4-6 us where ``jnp.sin`` costs 7.5 us and
-    ``x * 0.9`` 13 us (jax.numpy's Python-level checks and scalar conversion), and ``lax.sin``
-    even 15 us, so jit is the cheap path, not lax. ``jit`` keys on shape, dtype and weak type, and
-    a Python float operand is traced as a weakly typed scalar, exactly as eager jax.numpy promotes
-    it: results are the same arrays with the same dtypes. Only concrete JAX arrays and Python floats
-    take this path (ints could overflow int32 under jit; NumPy arrays, jit tracers and anything else
-    call ``f`` itself). Use only for functions whose eager and traced results agree (not ``power``:
-    eager jax.numpy special-cases integer-valued exponents).
-    """
-    jf = jax.jit(f)
-
-    def impl(*args: Any) -> Any:
-        for a in args:
-            ta = type(a)
-            if ta is not _ARRAY and ta is not float:
-                return f(*args)
-        try:
-            return jf(*args)
-        except Exception:  # an invalid call: let eager jax.numpy raise its own error, unchanged
-            return f(*args)
-
-    impl.__wrapped__ = f  # type: ignore[attr-defined]
-    impl.__name__ = getattr(f, "__name__", "impl")
-    return impl
-
 
 class Primitive:
     """A differentiable operation: forward ``impl`` and per-argument VJP rules.
@@ -86,7 +53,7 @@ class Primitive:
     """
 
     __slots__ = ("name", "impl", "vjps", "vjp_all", "save_args", "save_out", "multiple_results",
-                 "differentiable", "_compiled")
+                 "differentiable")
 
     def __init__(self, name: str, impl: Callable[..., Any], *, save_args: bool = True,
                  save_out: bool = False, multiple_results: bool = False, differentiable: bool = True,
@@ -99,7 +66,6 @@ class Primitive:
         self.save_out = save_out
         self.multiple_results = multiple_results
         self.differentiable = differentiable
-        self._compiled: dict[Any, Any] = {}  # fused-rule cache: key -> hit count or jitted function
         if register:
             REGISTRY[name] = self
 
@@ -125,18 +91,11 @@ class Primitive:
             cts.append(None if aid is None or rule is None else rule(g, entry.out, *args, **params))
         return cts
 
-    def pullback(self, g: Any, entry: Entry) -> Sequence[Any]:
-        """The arguments' cotangents, summed back to their shapes and cast to their dtypes.
-
-        A first-order sweep (no outer level live, so the rule sees plain arrays)
-        that keeps meeting the same shapes runs the rule and the un-broadcasting
-        as one compiled XLA function: one dispatch instead of several. The rule is
-        the same code either way; see :mod:`tapegrad.core.fused`.
-        """
-        fused = fused_pullback(self, g, entry)
-        if fused is not None:
-            return fused
-        return _pullback(self, g, entry)
+    def pullback(self, g: Any, entry: Entry) -> list[Any]:
+        """The arguments' cotangents, summed back to their shapes and cast to their dtypes."""
+        cts = self.vjp(g, entry)
+        return [None if aid is None or ct is None else unbroadcast(ct, arg)
+                for aid, ct, arg in zip(entry.in_ids, cts, entry.args)]
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         return bind(self, args, params)
@@ -177,7 +136,7 @@ def bind(prim: Primitive, args: tuple, params: dict) -> Any:
             v = a.value
             in_ids.append(a.id)
         else:
-            v = a
+            v = jnp.array(a) if type(a) is np.ndarray else a  # a copy: saved args outlive the call
             in_ids.append(None)
         if type(v) is Tracer:
             nested = True
@@ -300,12 +259,6 @@ broadcast_to_p.defvjp(lambda g, out, x, shape: sum_to_p(g, shape=tuple(x.shape))
 convert_p.defvjp(lambda g, out, x, dtype: convert_p(g, dtype=x.dtype))
 
 
-def _pullback(prim: Primitive, g: Any, entry: Entry) -> list[Any]:
-    cts = prim.vjp(g, entry)
-    return [None if aid is None or ct is None else unbroadcast(ct, arg)
-            for aid, ct, arg in zip(entry.in_ids, cts, entry.args)]
-
-
 def unbroadcast(ct: Any, like: Any) -> Any:
     """Sum ``ct`` down to ``like``'s shape and cast it to ``like``'s dtype: the one place."""
     # Shapes are tuples here (arrays, tracers, Avals); comparing them as they are skips two copies.
@@ -315,5 +268,3 @@ def unbroadcast(ct: Any, like: Any) -> Any:
         ct = convert_p(ct, dtype=like.dtype)
     return ct
 
-
-from tapegrad.core.fused import fused_pullback  # noqa: E402  (it needs _pullback above)

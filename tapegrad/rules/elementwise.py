@@ -4,7 +4,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 import tapegrad.numpy as tnp
-from tapegrad.core.primitive import Primitive, jitted_elementwise
+from tapegrad.accel.dispatch import jitted_elementwise
+from tapegrad.core.primitive import Primitive
 
 
 def _unary(name, impl, rule, uses="x"):

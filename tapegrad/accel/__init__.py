@@ -1,0 +1,48 @@
+"""Speed beside the algorithm: compiled rules, compiled sweeps and jitted forward dispatch.
+
+Nothing here changes a number; it changes how many XLA dispatches and compiles a backward pass
+costs. It plugs into the core through one hook (:func:`tapegrad.core.backward.set_accelerator`),
+with one structure key (:mod:`tapegrad.accel.key`) and one compile policy
+(:mod:`tapegrad.accel.policy`) for both kinds of compiled program. :func:`enable` switches it:
+
+    >>> import tapegrad.accel as accel
+    >>> accel.enable(False); accel.enable(True)
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from tapegrad.accel import compiled_sweep, fused_rules
+from tapegrad.accel.policy import NEVER
+from tapegrad.core.backward import set_accelerator
+
+
+def accelerated(entries: list, seeds: dict, consume: bool, pullback: Any) -> dict:
+    """The core's sweep hook: a compiled sweep where it pays, else the loop with compiled rules."""
+    return compiled_sweep.accelerated_sweep(entries, seeds, consume, fused_rules.pullback)
+
+
+def enable(on: bool = True) -> None:
+    """Turn compiled rules and sweeps on (the default) or off; results are the same either way."""
+    set_accelerator(accelerated if on else None)
+
+
+def clear() -> None:
+    """Forget every compiled program and every measurement the policy has made."""
+    compiled_sweep.clear()
+    fused_rules.clear()
+
+
+def cache_info() -> dict[str, int]:
+    """How many structures each cache holds, and how many of them are compiled."""
+    def count(policy: Any) -> tuple[int, int]:
+        slots = list(policy.slots.values())
+        return len(slots), sum(1 for s in slots if s.program is not None and s.program is not NEVER
+                               and callable(s.program))
+    sweeps, sweeps_compiled = count(compiled_sweep.POLICY)
+    rules, rules_compiled = count(fused_rules.POLICY)
+    return {"sweeps": sweeps, "compiled_sweeps": sweeps_compiled, "rules": rules,
+            "compiled_rules": rules_compiled}
+
+
+enable(True)
