@@ -27,6 +27,7 @@ import numpy as np
 from jax import lax
 
 import tapegrad.numpy as tnp
+from tapegrad.accel import backend
 from tapegrad.core.primitive import Primitive
 
 
@@ -85,20 +86,44 @@ def _single_channel_conv(x, w, strides, padding, rhs_dilation):
     return acc
 
 
-def _conv_impl(x, w, *, strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
-               feature_group_count, batch_group_count):
+def _single_channel_applies(x, w, strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
+                            feature_group_count, batch_group_count) -> bool:
     canonical = tuple(range(x.ndim))
-    if (x.ndim > 2 and x.shape[1] == 1 and w.shape[1] == 1 and x.dtype == w.dtype and x.size and w.size
-            and dimension_numbers == (canonical,) * 3 and feature_group_count == batch_group_count == 1
+    return (x.ndim > 2 and x.shape[1] == 1 and w.shape[1] == 1 and x.dtype == w.dtype and x.size > 0
+            and w.size > 0 and dimension_numbers == (canonical,) * 3
+            and feature_group_count == batch_group_count == 1
             and all(d == 1 for d in lhs_dilation) and int(np.prod(w.shape[2:])) <= 64
             and all(n + lo + hi >= dilated(k, d) for n, (lo, hi), k, d
-                    in zip(x.shape[2:], padding, w.shape[2:], rhs_dilation))):
-        return _single_channel_conv(x, w, strides, padding, rhs_dilation)
+                    in zip(x.shape[2:], padding, w.shape[2:], rhs_dilation)))
+
+
+def _lax_conv(x, w, *, strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
+              feature_group_count, batch_group_count):
     return lax.conv_general_dilated(x, w, window_strides=strides, padding=padding,
                                     lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation,
                                     dimension_numbers=lax.ConvDimensionNumbers(*dimension_numbers),
                                     feature_group_count=feature_group_count,
                                     batch_group_count=batch_group_count)
+
+
+def _slices_conv(x, w, *, strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
+                 feature_group_count, batch_group_count):
+    return _single_channel_conv(x, w, strides, padding, rhs_dilation)
+
+
+_CONV_PARAMS = ("strides", "padding", "lhs_dilation", "rhs_dilation", "dimension_numbers", "feature_group_count",
+                "batch_group_count")
+# Each jitted per shape: eagerly, the sum of slices would be one dispatch per tap.
+_conv_general = jax.jit(_lax_conv, static_argnames=_CONV_PARAMS)
+_conv_slices = jax.jit(_slices_conv, static_argnames=_CONV_PARAMS)
+
+
+def _conv_impl(x, w, **params):
+    """``lax.conv_general_dilated``, or, for one input channel on a backend where it was measured to
+    win, the sum of shifted slices (chosen per call from the array's device)."""
+    if backend.use("single_channel_conv", x) and _single_channel_applies(x, w, **params):
+        return _conv_slices(x, w, **params)
+    return _conv_general(x, w, **params)
 
 
 def _sizes(a, spec):
@@ -156,9 +181,7 @@ def _conv_rhs_rule(g, out, x, w, *, strides, padding, lhs_dilation, rhs_dilation
                   feature_group_count=batch_group_count, batch_group_count=feature_group_count)
 
 
-_CONV_PARAMS = ("strides", "padding", "lhs_dilation", "rhs_dilation", "dimension_numbers", "feature_group_count",
-                "batch_group_count")
-conv_p = Primitive("conv", jax.jit(_conv_impl, static_argnames=_CONV_PARAMS)).defvjp(_conv_lhs_rule, _conv_rhs_rule)
+conv_p = Primitive("conv", _conv_impl).defvjp(_conv_lhs_rule, _conv_rhs_rule)
 
 
 def conv(x, w, *, strides: tuple[int, ...], padding: tuple[tuple[int, int], ...],
@@ -218,7 +241,7 @@ _AVG_PARAMS = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_p
 
 # ---- max_pool2d ------------------------------------------------------------------------
 
-def _max_pool_impl(x, *, kernel_size, stride, padding, dilation, ceil_mode):
+def _max_pool_taps(x, *, kernel_size, stride, padding, dilation, ceil_mode):
     """``(maxima, flat indices into each H*W plane)``, choosing the element PyTorch's CPU loop picks.
 
     That loop walks a window's valid taps in row-major order and takes a tap when it is
@@ -259,6 +282,56 @@ def _max_pool_impl(x, *, kernel_size, stride, padding, dilation, ceil_mode):
     return best, index
 
 
+def _max_pool_windows(x, *, kernel_size, stride, padding, dilation, ceil_mode):
+    """The same choice as :func:`_max_pool_taps`, as a reduction over the stacked windows.
+
+    The general implementation: the ``kh * kw`` taps of every window are stacked on a last axis
+    and reduced at once (a maximum, then the first valid tap equal to it, or the last NaN), which
+    XLA runs as a few large kernels on any backend instead of a chain of ``kh * kw`` steps.
+    """
+    n, c, h, w = x.shape
+    geo = [_pool_pads(size, k, s, p, d, ceil_mode)
+           for size, k, s, p, d in zip((h, w), kernel_size, stride, padding, dilation, strict=True)]
+    (ho, lo_h, hi_h), (wo, lo_w, hi_w) = geo
+    xp = lax.pad(x, np.array(-np.inf, x.dtype), ((0, 0, 0), (0, 0, 0), (lo_h, hi_h, 0), (lo_w, hi_w, 0)))
+    (kh, kw), (sh, sw), (dh, dw) = kernel_size, stride, dilation
+    taps, valids, heres = [], [], []
+    for i, j in np.ndindex(kh, kw):
+        rows = np.arange(ho) * sh + i * dh - lo_h
+        cols = np.arange(wo) * sw + j * dw - lo_w
+        valids.append(((rows >= 0) & (rows < h))[:, None] & ((cols >= 0) & (cols < w))[None, :])
+        heres.append((rows[:, None] * w + cols[None, :]).astype(np.int32))
+        taps.append(lax.slice(xp, (0, 0, i * dh, j * dw),
+                              (n, c, i * dh + (ho - 1) * sh + 1, j * dw + (wo - 1) * sw + 1), (1, 1, sh, sw)))
+    tap = jnp.stack(taps, axis=-1)  # (N, C, Ho, Wo, K)
+    valid = np.stack(valids, axis=-1)  # (Ho, Wo, K), a constant
+    here = np.stack(heres, axis=-1)
+    nan = jnp.isnan(tap) & valid
+    masked = jnp.where(valid, tap, -jnp.inf)
+    best = jnp.max(jnp.where(nan, -jnp.inf, masked), axis=-1, keepdims=True)
+    hit = valid & (masked == best)
+    k_last = tap.shape[-1] - 1
+    first_hit = jnp.argmax(hit, axis=-1)  # the first valid maximum, as PyTorch's loop keeps it
+    last_nan = k_last - jnp.argmax(nan[..., ::-1], axis=-1)  # a NaN wins, the last one
+    k = jnp.where(jnp.any(nan, axis=-1), last_nan, first_hit)[..., None]
+    # The chosen element itself: its sign (of a zero) and its NaN, not the maximum's.
+    value = jnp.take_along_axis(tap, k, axis=-1)[..., 0]
+    index = jnp.take_along_axis(jnp.broadcast_to(jnp.asarray(here), tap.shape), k, axis=-1)[..., 0]
+    none_valid = ~valid.any(axis=-1)  # a window of padding only: -inf, and the index H*W (dropped)
+    value = jnp.where(none_valid, -jnp.inf, value).astype(x.dtype)
+    index = jnp.where(none_valid, h * w, index).astype(jnp.int32)
+    return value, index
+
+
+_max_pool_taps_jit = _jit(_max_pool_taps, *_MAX_PARAMS)
+_max_pool_windows_jit = _jit(_max_pool_windows, *_MAX_PARAMS)
+
+
+def _max_pool_impl(x, **params):
+    """The tap loop where it was measured to win (the CPU), the stacked windows elsewhere."""
+    return (_max_pool_taps_jit if backend.use("max_pool_taps", x) else _max_pool_windows_jit)(x, **params)
+
+
 def _max_pool_rule(gs, out, x, **params):
     # out = (maxima, indices): g goes to the chosen element of each window (the index output
     # is an integer and has no cotangent).
@@ -266,7 +339,7 @@ def _max_pool_rule(gs, out, x, **params):
     return (tnp.reshape(pool_scatter(gs[0], out[1], size=h * w), x.shape),)
 
 
-max_pool2d_p = Primitive("max_pool2d", _jit(_max_pool_impl, *_MAX_PARAMS), save_args=False, save_out=True,
+max_pool2d_p = Primitive("max_pool2d", _max_pool_impl, save_args=False, save_out=True,
                          multiple_results=True).defvjp_all(_max_pool_rule)
 
 
