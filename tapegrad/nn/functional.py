@@ -31,6 +31,8 @@ from jax import lax
 
 import tapegrad.numpy as tnp
 from tapegrad.core.primitive import Primitive
+from tapegrad.core.tracer import Tracer
+from tapegrad.rules import activations as _act
 from tapegrad.rules import conv as _conv
 from tapegrad.transforms import stop_gradient
 
@@ -127,7 +129,7 @@ def relu(input: Array, inplace: bool = False) -> Array:
     """
     if inplace:
         raise ValueError("relu: inplace=True is impossible on immutable JAX arrays; use the return value")
-    return tnp.where(input <= 0, 0, input)
+    return _act.relu_p(input)
 
 
 def sigmoid(input: Array) -> Array:
@@ -204,6 +206,8 @@ def log_softmax(input: Array, dim: int | None = None, _stacklevel: int = 3, dtyp
     d = _softmax_dim("log_softmax", input, dim, _stacklevel)
     if tnp.ndim(input) == 0:
         return input - input
+    if _is_float(input):
+        return _act.log_softmax_p(input, axis=d)
     # The shift is a constant (the result does not depend on it), so it carries no gradient.
     shifted = input - tnp.max(stop_gradient(input), axis=d, keepdims=True)
     return shifted - tnp.logsumexp(shifted, axis=d, keepdims=True)
@@ -264,12 +268,37 @@ def _per_class(weight: Array | None, nd: int, c: int, op: str) -> Array | None:
     return weight if nd == 1 else tnp.reshape(weight, (1, c) + (1,) * (nd - 2))
 
 
+@functools.partial(jax.jit, static_argnames=("c", "nd", "ignore_index", "reduction", "label_smoothing", "dtype"))
+def _class_coefficients(target: Array, weight: Array | None, *, c: int, nd: int, ignore_index: int,
+                        reduction: str, label_smoothing: float, dtype: Any) -> Array:
+    """``coef`` with the input's shape such that the loss is ``sum(coef * logp)`` (over the class
+    axis for reduction='none'): ``-(1 - ls) w[t] onehot(t) - (ls / C) w`` on the non-ignored
+    targets, divided by their total weight for 'mean'. One jitted call, no derivative."""
+    valid = target != ignore_index
+    w = jnp.ones(c, dtype) if weight is None else weight.astype(dtype)
+    w_t = jnp.where(valid, w[jnp.where(valid, target, 0)], jnp.zeros((), dtype))
+    coef = ((1 - label_smoothing) * w_t)[..., None] * (target[..., None] == jnp.arange(c))
+    if label_smoothing > 0:
+        coef = coef + (label_smoothing / c) * valid[..., None] * w
+    if reduction == "mean":
+        coef = coef / jnp.sum(w_t)  # PyTorch divides by the total weight (NaN if every target is ignored)
+    coef = (-coef).astype(dtype)
+    return coef if nd == 1 else jnp.moveaxis(coef, -1, 1)
+
+
 def _nll(logp: Array, target: Array, weight: Array | None, ignore_index: int, reduction: str,
          label_smoothing: float, op: str) -> Array:
     nd = tnp.ndim(logp)
     c, valid = _class_targets(logp, target, ignore_index, op)
     cax = 1 if nd >= 2 else 0
     wc = _per_class(weight, nd, c, op)  # checks the shape before the gather, which would clamp
+    if type(weight) is not Tracer and _is_float(logp):
+        # The loss is linear in logp: one coefficient array and one weighted sum (two dispatches).
+        coef = _class_coefficients(jnp.asarray(target), None if weight is None else jnp.asarray(weight), c=c,
+                                   nd=nd, ignore_index=ignore_index, reduction=reduction,
+                                   label_smoothing=float(label_smoothing), dtype=np.dtype(tnp.result_type(logp)))
+        return _act.weighted_sum_p(logp, coef, axis=None if reduction != "none" else (cax,))
+    # A differentiated weight: the same loss composed from tnp ops, so the gradient reaches the weight.
     # `where`, not a one-hot product: -inf log-probabilities of other classes must not become NaN.
     picked = tnp.sum(tnp.where(_class_mask(target, c, nd), logp, 0), axis=cax)
     if weight is None:

@@ -6,6 +6,7 @@ there: higher-order derivatives come for free. Rules never undo broadcasting;
 the backward sweep does that in one place.
 """
 from tapegrad.rules import (  # noqa: F401  (imported for their registrations)
+    activations,
     arithmetic,
     conv,
     elementwise,

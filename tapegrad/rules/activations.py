@@ -1,0 +1,50 @@
+"""Primitives behind ``nn.functional``'s hot path: relu, log_softmax, and the class-weighted sum
+that every class-index loss ends in.
+
+Each is one jitted forward (one dispatch and, for a new shape, one compile, where the same
+function composed from ``tnp`` ops costs several of each) with its own VJP rule beside it, in
+tapegrad ops, so higher orders work as for any primitive. PyTorch fuses the same steps
+(``log_softmax`` + ``nll_loss`` kernels); the drawings still show them by name.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+import tapegrad.numpy as tnp
+from tapegrad.core.primitive import Primitive
+
+# relu: where(x <= 0, 0, x), so NaN stays NaN and passes its gradient, as torch's threshold does;
+# the rule reads the output (out <= 0 exactly where x <= 0).
+relu_p = Primitive("relu", jax.jit(lambda x: jnp.where(x <= 0, jnp.zeros((), x.dtype), x)),
+                   save_args=False, save_out=True).defvjp(
+    lambda g, out, x: tnp.where(out <= 0, 0.0, g))
+
+
+def _log_softmax_impl(x, *, axis):
+    shifted = x - jax.lax.stop_gradient(jnp.max(x, axis=axis, keepdims=True))
+    return shifted - jnp.log(jnp.sum(jnp.exp(shifted), axis=axis, keepdims=True))
+
+
+# d log_softmax: g - softmax * sum(g). Written on the output, whose exp is the softmax.
+log_softmax_p = Primitive("log_softmax", jax.jit(_log_softmax_impl, static_argnames="axis"),
+                          save_args=False, save_out=True).defvjp(
+    lambda g, out, x, axis: g - tnp.exp(out) * tnp.sum(g, axis=axis, keepdims=True))
+
+
+def _weighted_sum_impl(x, coef, *, axis):
+    # `where`, not a plain product: a -inf log-probability where the coefficient is 0 stays out.
+    return jnp.sum(jnp.where(coef != 0, coef * x, jnp.zeros((), x.dtype)), axis=axis)
+
+
+def _weighted_sum_rule(g, out, x, coef, axis):
+    # Linear in x: the cotangent is the coefficient times g, put back along the summed axes.
+    shape = tuple(x.shape)
+    kept = tuple(1 if (axis is None or i in axis) else s for i, s in enumerate(shape))
+    return tnp.where(coef != 0, coef * tnp.reshape(g, kept), 0.0)
+
+
+# weighted_sum(x, coef) = sum(where(coef != 0, coef * x, 0), axis): a loss's picked, weighted and
+# normalised log-probabilities in one op. `coef` (targets and weights) has no derivative.
+weighted_sum_p = Primitive("weighted_sum", jax.jit(_weighted_sum_impl, static_argnames="axis")).defvjp(
+    _weighted_sum_rule, None)
