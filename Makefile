@@ -50,6 +50,7 @@ docs: $(VENV)/.docs-installed graphviz
 bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/bench_core.py
 	$(PY) benchmarks/bench_training.py
+	$(PY) benchmarks/bench_warmup.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
