@@ -136,7 +136,7 @@ def bind(prim: Primitive, args: tuple, params: dict) -> Any:
             v = a.value
             in_ids.append(a.id)
         else:
-            v = jnp.array(a) if type(a) is np.ndarray else a  # a copy: saved args outlive the call
+            v = jnp.asarray(a.copy()) if type(a) is np.ndarray else a  # copy now: jnp.asarray reads a later
             in_ids.append(None)
         if type(v) is Tracer:
             nested = True
@@ -157,7 +157,7 @@ def _apply(prim: Primitive, args: tuple, params: dict) -> Any:
         if type(a) is np.ndarray:
             # Some jax.numpy functions (reshape, indexing, clip) hand NumPy inputs back as NumPy,
             # with NumPy's semantics (an out-of-bounds index raises): tnp always returns JAX arrays.
-            args = tuple(jnp.asarray(a) if type(a) is np.ndarray else a for a in args)
+            args = tuple(jnp.asarray(a.copy()) if type(a) is np.ndarray else a for a in args)  # copy: see bind
             break
     try:
         out = prim.impl(*args, **params)

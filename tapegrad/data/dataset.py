@@ -12,7 +12,34 @@ from typing import Any
 import jax
 import numpy as np
 
+from tapegrad.numpy.constructors import foreign_numpy
+
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "default_collate"]
+
+
+def owning_batches(get_batch: Callable) -> Callable:
+    """Mark a ``get_batch`` method that always returns new arrays nothing else refers to.
+
+    The ``DataLoader`` hands such a batch to JAX as it is; any other ``get_batch`` (or a
+    ``collate_fn``) may return a dataset's own arrays or views of them, which it copies first so that
+    a later change to them never shows in a batch already drawn. A subclass that overrides a marked
+    method gets the copy again unless it marks its own.
+    """
+    get_batch._tapegrad_owning = True  # type: ignore[attr-defined]
+    return get_batch
+
+
+def owns_batches(dataset: Any) -> bool:
+    """Whether the batches the ``DataLoader`` builds from ``dataset`` (without a ``collate_fn``) are new
+    arrays: a marked ``get_batch``, a ``Subset`` of such a dataset, or no ``get_batch`` at all
+    (``default_collate`` stacks the samples into new arrays)."""
+    get_batch = getattr(dataset, "get_batch", None)
+    if get_batch is None:
+        return True
+    func = getattr(get_batch, "__func__", get_batch)
+    if func is Subset.get_batch:
+        return owns_batches(dataset.dataset)
+    return getattr(func, "_tapegrad_owning", False) is True
 
 
 class Dataset:
@@ -39,8 +66,8 @@ class Dataset:
 def default_collate(samples: Sequence[Any]) -> Any:
     """Stack a list of samples with one structure (tuples, lists, dicts, nested) into one batch.
 
-    Each array or number leaf becomes a numpy array with a new leading batch axis; string leaves
-    become lists of strings.
+    Each array or number leaf becomes a new numpy array with a leading batch axis (``np.stack``
+    always copies, so a batch never shares a sample's memory); string leaves become lists of strings.
 
     Example:
         >>> b = default_collate([(np.zeros(2), 0), (np.ones(2), 1)])
@@ -62,15 +89,18 @@ def default_collate(samples: Sequence[Any]) -> Any:
         if all(isinstance(leaf, str) for leaf in column):
             out.append(list(column))
         else:
-            out.append(np.stack([np.asarray(leaf) for leaf in column]))
+            out.append(np.stack([foreign_numpy(leaf) for leaf in column]))
     return jax.tree.unflatten(treedef, out)
 
 
 class TensorDataset(Dataset):
     """Samples are slices along the first axis of equally long arrays: `ds[i] == (a[i], b[i], ...)`.
 
-    Arrays are kept as host numpy arrays; `get_batch` indexes all of them with a whole batch of
-    indices at once, which is what makes the `DataLoader` fast on in-memory data.
+    Arrays are kept as host numpy arrays (torch tensors are detached), used in place as torch's
+    `TensorDataset` does rather than duplicated in memory; `get_batch` indexes all of them with a
+    whole batch of indices at once, which is what makes the `DataLoader` fast on in-memory data.
+    That gather is a copy: a batch already drawn never changes when an array is changed later, and
+    the `DataLoader` hands it to JAX without copying it again.
 
     Example:
         >>> ds = TensorDataset(np.zeros((5, 3), np.float32), np.arange(5))
@@ -81,7 +111,7 @@ class TensorDataset(Dataset):
     def __init__(self, *arrays: Any) -> None:
         if not arrays:
             raise ValueError("TensorDataset needs at least one array")
-        self.arrays = tuple(np.asarray(a) for a in arrays)
+        self.arrays = tuple(foreign_numpy(a) for a in arrays)
         lengths = {a.shape[0] if a.ndim else None for a in self.arrays}
         if None in lengths or len(lengths) != 1:
             shapes = [a.shape for a in self.arrays]
@@ -93,9 +123,11 @@ class TensorDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
         return tuple(a[index] for a in self.arrays)
 
+    @owning_batches
     def get_batch(self, indices: np.ndarray) -> tuple[np.ndarray, ...]:
-        """All samples at `indices`, batched: one fancy-indexing copy per array."""
-        return tuple(a[indices] for a in self.arrays)
+        """All samples at `indices`, batched: one gathering copy per array."""
+        # np.take copies for every kind of index; a[indices] would give a view for a slice or a 0-d index.
+        return tuple(np.take(a, indices, axis=0) for a in self.arrays)
 
 
 class Subset(Dataset):

@@ -9,7 +9,9 @@ from typing import Any
 import jax
 import numpy as np
 
-from .dataset import default_collate
+from tapegrad.numpy.constructors import is_foreign, owned_host_array
+
+from .dataset import default_collate, owns_batches
 
 __all__ = ["DataLoader"]
 
@@ -93,6 +95,11 @@ class DataLoader:
     `sharding` if given (e.g. `NamedSharding(mesh, P("data"))` to split the batch axis across
     devices; use `drop_last=True` when the last batch would not divide evenly).
 
+    A batch never shares memory with the dataset: the built-in datasets' `get_batch` and
+    `default_collate` gather into new arrays, which go to JAX as they are; what a `collate_fn` or
+    another `get_batch` returns (perhaps the dataset's own arrays, or views of them) is copied once
+    first. Changing the source later never changes a batch already drawn.
+
     Shuffling with a `seed` is reproducible: epoch `e` is permuted by a generator derived from
     `(seed, e)`, each new iteration advances the epoch, and `set_epoch(e)` resumes at epoch `e`.
     `prefetch=k` prepares up to `k` batches ahead in a background thread while the step runs.
@@ -147,14 +154,21 @@ class DataLoader:
         get_batch = getattr(self.dataset, "get_batch", None)
         if self.collate_fn is None and get_batch is not None:
             batch = get_batch(indices)
+            owned = owns_batches(self.dataset)
         else:
             samples = [self.dataset[int(i)] for i in indices]
             batch = (self.collate_fn or default_collate)(samples)
+            owned = self.collate_fn is None  # default_collate stacks into new arrays
         leaves, treedef = jax.tree.flatten(batch)
-        where = [i for i, x in enumerate(leaves) if isinstance(x, (np.ndarray, np.generic, jax.Array))]
+        where = [i for i, x in enumerate(leaves) if isinstance(x, (np.generic, jax.Array)) or is_foreign(x)]
         if where:
+            arrays = [leaves[i] for i in where]
+            if not owned:
+                # A collate_fn or get_batch of the user's may return its own arrays or views of them, and
+                # device_put adopts aligned host memory on CPU: copy (and canonicalize the dtype) once.
+                arrays = [x if isinstance(x, (np.generic, jax.Array)) else owned_host_array(x) for x in arrays]
             # One device_put call for all leaves lets JAX batch the transfers.
-            moved = jax.device_put([leaves[i] for i in where], self.sharding)
+            moved = jax.device_put(arrays, self.sharding)
             for i, x in zip(where, moved, strict=True):
                 leaves[i] = x
         return jax.tree.unflatten(treedef, leaves)

@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -81,6 +82,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from tapegrad.core.tracer import Tracer
+from tapegrad.numpy.constructors import foreign_numpy, owned_array
 
 # --- params trees: flat PyTorch names <-> nested dicts ----------------------------------------------
 
@@ -122,11 +124,23 @@ def state_dict(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _to_array(v: Any) -> Any:
+    """A state-dict value as an array to check shapes on: JAX arrays and tracers as they are
+    (immutable); anything else (NumPy arrays, torch tensors, even requiring grad) as a NumPy view,
+    which ``load_state_dict`` copies once when it builds the new leaf."""
     if isinstance(v, (jax.Array, Tracer)):
         return v
-    if hasattr(v, "detach") and hasattr(v, "numpy"):  # a torch tensor, perhaps requiring grad
-        v = v.detach().cpu().numpy()
-    return np.asarray(v)
+    return foreign_numpy(v)
+
+
+def _new_leaf(new: Any, old: Any) -> Any:
+    """``new`` with the dtype of ``old``, in memory that no later change to the source can reach."""
+    if isinstance(new, Tracer):
+        return new.astype(old.dtype)
+    if isinstance(new, jax.Array):
+        return jnp.asarray(new, dtype=old.dtype)
+    # jnp.asarray(x, dtype=...) may adopt x's buffer on CPU: a torch optimizer step on the source
+    # model would then change these "immutable" params. owned_array copies (and casts) once.
+    return owned_array(new, dtype=old.dtype)
 
 
 def load_state_dict(params: Mapping[str, Any], state_dict: Mapping[str, Any],
@@ -134,8 +148,10 @@ def load_state_dict(params: Mapping[str, Any], state_dict: Mapping[str, Any],
     """New params with the values of ``state_dict`` (flat names, or a nested dict like params).
 
     Values are cast to the dtype of the leaf they replace, as PyTorch's
-    ``copy_`` does. ``nn.load_state_dict(model.init(0), tg.load(path))`` also
-    restores the definition order that a plain loaded dict may have lost.
+    ``copy_`` does, and always copied: a later in-place change to the source
+    (a torch optimizer step, ``a[...] = 0``) never changes the returned params.
+    ``nn.load_state_dict(model.init(0), tg.load(path))`` also restores the
+    definition order that a plain loaded dict may have lost.
     Missing or unexpected names (with ``strict``) and shape mismatches raise
     one ``ValueError`` listing every offending key.
 
@@ -165,8 +181,7 @@ def load_state_dict(params: Mapping[str, Any], state_dict: Mapping[str, Any],
             if isinstance(v, Mapping):
                 out[k] = rebuild(v, name + ".")
             elif name in given:
-                new = given[name]
-                out[k] = new.astype(v.dtype) if isinstance(new, Tracer) else jnp.asarray(new, dtype=v.dtype)
+                out[k] = _new_leaf(given[name], v)
             else:
                 out[k] = v
         return out
@@ -285,6 +300,111 @@ class _StateStore:
         return new
 
 
+class ParamsError(KeyError):
+    """The params handed to a module lack entries it needs: names each missing path, what was
+    expected there and what the dict holds instead.
+
+    A ``KeyError`` (what the failed lookup used to raise), raised before the module computes
+    anything. Each enclosing module that passed the sub-dict on unchanged prefixes its key, so the
+    message names the path from the outermost call, e.g. ``'2.weight'``.
+    """
+
+    def __init__(self, module: Module, node: Mapping[str, Any], problems: list[tuple[tuple[str, ...], str]],
+                 given: Mapping[tuple[str, ...], list[str]]) -> None:
+        super().__init__(problems[0][0][-1] if problems and problems[0][0] else "")
+        self.module = module
+        self.node = node  # the params dict the paths below are relative to
+        self.problems = problems  # (path, what was expected there)
+        self.given = dict(given)  # path of a dict -> the keys it holds
+
+    def within(self, module: Module, params: Mapping[str, Any]) -> None:
+        """Re-root the paths at ``params``, the dict ``module`` received, if ``self.node`` lies in it."""
+        prefix = _find_node(params, self.node)
+        if prefix is None:
+            return
+        self.module, self.node = module, params
+        self.problems = [(prefix + path, what) for path, what in self.problems]
+        self.given = {prefix + path: keys for path, keys in self.given.items()}
+
+    def __str__(self) -> str:
+        lines = []
+        for path, what in self.problems:
+            holder = "params" + "".join(f"[{k!r}]" for k in path[:-1])
+            lines.append(f"  {'.'.join(path)!r} is missing: expected {what}; {holder} holds "
+                         f"{self.given.get(path[:-1], [])}")
+        return (f"{type(self.module).__name__}: the params tree does not match the model:\n" + "\n".join(lines)
+                + "\nPass the tree that model.init(key) returns (nn.load_state_dict(model.init(0), state_dict) "
+                "fills one from a state dict).")
+
+
+def _find_node(tree: Mapping[str, Any], node: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The path of ``node`` (by identity) inside ``tree``; ``()`` for ``tree`` itself."""
+    if tree is node:
+        return ()
+    for k, v in tree.items():
+        if isinstance(v, Mapping):
+            found = _find_node(v, node)
+            if found is not None:
+                return (str(k),) + found
+    return None
+
+
+def _describe(expected: Any) -> str:
+    if isinstance(expected, Module):
+        extra = expected.extra_repr()
+        return f"the params of {type(expected).__name__}({extra.splitlines()[0] if extra else ''})"
+    if isinstance(expected, Mapping):
+        return f"a dict of {list(expected)}"
+    return f"a {np.dtype(expected.dtype).name} array of shape {tuple(expected.shape)}"
+
+
+# Per module instance: its params dict's expected top-level entries (name -> array shape/dtype or child
+# module), or None where init cannot be traced abstractly. Modules are immutable, so this never goes stale.
+_EXPECTED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _expected_entries(module: Module) -> dict[str, Any] | None:
+    try:
+        return _EXPECTED[module]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable subclass (e.g. a dataclass with eq=True): no check
+        return None
+    try:
+        if type(module).init is Module.init:  # own arrays plus one entry per child; children not traced
+            own = jax.eval_shape(lambda: dict(module.init_params(jax.random.key(0))))
+            entries: dict[str, Any] | None = {**own, **dict(module.named_children())}
+        else:
+            entries = dict(jax.eval_shape(lambda: module.init(0)))
+    except Exception:  # init needs concrete values; the lookup in forward reports what is missing
+        entries = None
+    _EXPECTED[module] = entries
+    return entries
+
+
+def _missing(expected: Mapping[str, Any], given: Mapping[str, Any], path: tuple[str, ...],
+             problems: list[tuple[tuple[str, ...], str]], holders: dict[tuple[str, ...], list[str]]) -> None:
+    """Collect the paths present in ``expected`` (an abstract ``init`` tree) but absent from ``given``."""
+    for k, v in expected.items():
+        if k not in given:
+            problems.append((path + (str(k),), _describe(v)))
+            holders[path] = [str(g) for g in given]
+        elif isinstance(v, Mapping) and isinstance(given[k], Mapping):
+            _missing(v, given[k], path + (str(k),), problems, holders)
+
+
+def _diagnose(module: Module, params: Mapping[str, Any]) -> ParamsError | None:
+    """After a KeyError in ``forward``: a ParamsError if ``params`` lacks anything ``init`` builds."""
+    try:
+        expected = jax.eval_shape(lambda: module.init(0))
+    except Exception:
+        return None
+    problems: list[tuple[tuple[str, ...], str]] = []
+    holders: dict[tuple[str, ...], list[str]] = {}
+    _missing(expected, params, (), problems, holders)
+    return ParamsError(module, params, problems, holders) if problems else None
+
+
 class _ModuleMeta(type):
     # Freezing after the outermost __init__ returns works whether or not the
     # user's __init__ calls super().__init__() (the API's own example does not).
@@ -375,7 +495,23 @@ class Module(metaclass=_ModuleMeta):
             raise TypeError(
                 f"{type(self).__name__} is called as module(params, x, ...) with params = module.init(key) "
                 f"(or its sub-dict for a child), got {type(params).__name__} as params")
-        return self.forward(params, *args, **kwargs)
+        expected = _expected_entries(self)
+        # Checked before forward, because a layer may read an optional entry with .get (Linear's
+        # bias): a missing one would silently give a wrong number rather than a KeyError.
+        if expected is not None and not params.keys() >= expected.keys():
+            given = [str(k) for k in params]
+            problems = [((str(k),), _describe(v)) for k, v in expected.items() if k not in params]
+            raise ParamsError(self, params, problems, {(): given})
+        try:
+            return self.forward(params, *args, **kwargs)
+        except ParamsError as e:
+            e.within(self, params)  # in place, so the traceback still reaches the failing layer
+            raise
+        except KeyError as e:
+            error = _diagnose(self, params)  # e.g. a ModuleList entry looked up by a custom forward
+            if error is None:
+                raise
+            raise error from e
 
     def apply(self, params: Mapping[str, Any], *args: Any, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         """``(module(params, *args, **kwargs), new_params)`` with running statistics updated.

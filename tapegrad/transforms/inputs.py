@@ -15,6 +15,7 @@ from jax.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_map
 
 from tapegrad.core.primitive import INEXACT
 from tapegrad.core.tracer import Trace, Tracer
+from tapegrad.numpy.constructors import is_foreign, owned_array
 
 
 def check_callable(fun: Any, who: str) -> None:
@@ -53,8 +54,8 @@ def as_input(x: Any, who: str, where: str) -> Any:
         if x is None or isinstance(x, (str, bytes)) or callable(x):
             raise TypeError(f"tg.{who}: input {where} is {type(x).__name__} {x!r:.40}, not an array; "
                             "only arrays and numbers (in pytrees) can be differentiated")
-        try:
-            x = jnp.asarray(x)
+        try:  # jnp.asarray of a NumPy array may read it after returning: owned_array copies first
+            x = owned_array(x) if is_foreign(x) else jnp.asarray(x)
         except (TypeError, ValueError) as e:
             raise TypeError(f"tg.{who}: input {where} of type {type(x).__name__} is not an array: {e}") from None
         dtype = x.dtype
@@ -85,7 +86,7 @@ def read_output(trace: Trace, leaf: Any) -> tuple[int | None, Any]:
         return leaf.id, leaf.value
     if type(leaf) is Tracer:
         return None, leaf
-    return None, jnp.asarray(leaf)
+    return None, owned_array(leaf) if is_foreign(leaf) else jnp.asarray(leaf)
 
 
 def strip(trace: Trace, tree: Any) -> Any:
@@ -110,10 +111,12 @@ def as_cotangent(ct: Any, out: Any, who: str) -> Any:
     if isinstance(ct, (int, float)) and not isinstance(ct, bool):
         ct = jnp.asarray(ct, dtype=out.dtype)  # a Python number takes the output's dtype
     elif type(ct) is not Tracer:
-        try:
-            ct = jnp.asarray(ct)
+        try:  # a NumPy or torch cotangent is copied: the caller may reuse its buffer right after
+            ct = owned_array(ct) if is_foreign(ct) else jnp.asarray(ct)
         except (TypeError, ValueError):
-            raise TypeError(f"tg.{who}: cotangent of type {type(ct).__name__} is not an array") from None
+            raise TypeError(f"tg.{who}: cotangent of type {type(ct).__name__} is not an array; pass an array "
+                            f"shaped and typed like the output (shape {tuple(out.shape)}, dtype "
+                            f"{np.dtype(out.dtype).name})") from None
     if tuple(ct.shape) != tuple(out.shape) or np.dtype(ct.dtype) != np.dtype(out.dtype):
         raise ValueError(
             f"tg.{who}: cotangent of shape {tuple(ct.shape)} and dtype {np.dtype(ct.dtype).name} does not "

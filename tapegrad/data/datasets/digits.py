@@ -22,8 +22,9 @@ def _load() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             "(or pip install tapegrad[train])"
         ) from e
     x, y = load_digits(return_X_y=True)
+    # Copies (the division makes one): the cached arrays must not share scikit-learn's memory.
     images = (np.asarray(x, dtype=np.float32) / 16.0).reshape(-1, 1, 8, 8)
-    labels = np.asarray(y, dtype=np.int64)
+    labels = np.array(y, dtype=np.int64, copy=True)
     # The split comes from a fixed hash of the index (splitmix64) rather than an RNG, so it can
     # never change with the numpy version and test-split accuracies stay comparable.
     z = np.arange(len(labels), dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..dataset import Dataset, default_collate
+from ..dataset import Dataset, default_collate, owning_batches
 
 __all__ = ["MNIST"]
 
@@ -50,6 +50,7 @@ def _read_idx(path: str, magic: int) -> np.ndarray:
     if len(data) != expected:
         what = "truncated" if len(data) < expected else "has trailing bytes"
         raise ValueError(f"{path}: {what}: {len(data)} bytes, but the header {dims} implies {expected}")
+    # Read-only, over the bytes just read: nothing else holds them, and no sample can write back.
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
 
 
@@ -164,8 +165,11 @@ class MNIST(Dataset):
             image = self.transform(image)
         return image, int(self.labels[index])
 
+    @owning_batches
     def get_batch(self, indices: np.ndarray) -> tuple[Any, np.ndarray]:
-        """Samples at `indices`, batched; without a transform, in one vectorized step."""
+        """Samples at `indices`, batched; without a transform, in one vectorized step (new arrays either way)."""
         if self.transform is not None:
             return default_collate([self[int(i)] for i in indices])
-        return self.images[indices].astype(np.float32)[:, None] / np.float32(255), self.labels[indices]
+        # uint8 / float32 in float32 is the cast-then-divide of __getitem__, in one pass.
+        images = np.true_divide(np.take(self.images, indices, axis=0)[:, None], np.float32(255), dtype=np.float32)
+        return images, np.take(self.labels, indices, axis=0)
