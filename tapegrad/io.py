@@ -313,7 +313,7 @@ def _what_archive(names: list[str]) -> str:
         return ("a PyTorch checkpoint (torch.save): read it with torch.load, then pass the state dict to "
                 "nn.load_state_dict")
     if names and all(n.endswith(".npy") for n in names):
-        return f"an .npz archive without tapegrad's header entry (np.savez output?), holding {names[:5]}"
+        return f"an .npz archive with no tapegrad marker entry (np.savez output?), holding {names[:5]}"
     return f"a zip archive that is not an .npz, holding {names[:5]}"
 
 
@@ -354,7 +354,8 @@ def load(path: str | os.PathLike, like: Any = None) -> Any:
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
     except _Foreign as e:
-        raise ValueError(f"{path}: not a tapegrad checkpoint (the .npz archive tg.save writes): it is {e}") from None
+        raise ValueError(f"{path}: not a valid tapegrad checkpoint (the .npz archive tg.save writes): it is {e}") \
+            from None
     except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, RecursionError) as e:
         # json.JSONDecodeError and UnicodeDecodeError are ValueErrors.
         raise ValueError(f"{path}: not a valid tapegrad checkpoint (truncated or damaged): {e}") from e

@@ -382,13 +382,13 @@ def test_foreign_files_say_what_they_are_not(tmp_path):
     (tmp_path / "empty.npz").write_bytes(b"")
     cases = {"obj.pkl": ["Python pickle", "never unpickles"], "model.pt": ["PyTorch checkpoint", "torch.load"],
              "legacy.pt": ["Python pickle"], "single.npy": ["single .npy array"],
-             "plain.npz": ["without tapegrad's header", "'w.npy'"], "c.gz": ["gzip"], "notes.json": ["text"],
+             "plain.npz": ["no tapegrad marker entry", "'w.npy'"], "c.gz": ["gzip"], "notes.json": ["text"],
              "empty.npz": ["empty file"]}
     for name, fragments in cases.items():
         with pytest.raises(ValueError) as info:
             tio.load(tmp_path / name)
         message = str(info.value)
-        assert name in message and "not a tapegrad checkpoint (the .npz archive tg.save writes)" in message
+        assert name in message and "not a valid tapegrad checkpoint (the .npz archive tg.save writes)" in message
         assert all(f in message for f in fragments), message
         assert "allow_pickle" not in message
 

@@ -66,6 +66,38 @@ class _Traced:
         return tree_unflatten(self.in_tree, grads)
 
 
+def _show(tree: Any) -> str:
+    """A pytree as users write it, arrays as ``float32[2, 2]`` (PyTreeDef's ``*`` says nothing)."""
+    if isinstance(tree, (list, tuple)):
+        inner = ", ".join(_show(v) for v in tree)
+        return f"[{inner}]" if isinstance(tree, list) else f"({inner}{',' if len(tree) == 1 else ''})"
+    if isinstance(tree, dict):
+        return "{" + ", ".join(f"{k!r}: {_show(v)}" for k, v in tree.items()) + "}"
+    if hasattr(tree, "shape") and hasattr(tree, "dtype"):
+        return f"{np.dtype(tree.dtype).name}{list(tree.shape)}"
+    return type(tree).__name__
+
+
+def _structure_message(cotangent: Any, out_tree: Any, out_values: Sequence[Any]) -> str:
+    """Why a cotangent's pytree structure is not the output's, in terms of arrays and lists."""
+    expected = _show(tree_unflatten(out_tree, list(out_values)))
+    try:  # the cotangent may have the output's containers with nested lists where its arrays are
+        pieces = out_tree.flatten_up_to(cotangent)
+    except (TypeError, ValueError):
+        pieces = []
+    # Nested lists of numbers where the output has an array: what jnp.asarray would have made one of.
+    lists = [(p, v) for p, v in zip(pieces, out_values) if isinstance(p, (list, tuple))
+             and all(isinstance(leaf, (int, float, complex)) for leaf in tree_flatten(p)[0])]
+    if lists:
+        _, v = lists[0]
+        dtype = np.dtype(v.dtype).name
+        return (f"tg.vjp: the cotangent holds a nested Python {type(lists[0][0]).__name__} where the output has an "
+                f"array of shape {tuple(v.shape)} and dtype {dtype}; pass an array, e.g. "
+                f"jnp.asarray(v, dtype={dtype!r}) (the output's structure is {expected})")
+    return (f"tg.vjp: the cotangent must have the structure of the output, {expected}, with an array for each "
+            f"array; got {_show(cotangent):.200}")
+
+
 def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """Evaluate ``fun(*primals)`` and return ``(out, vjp_fn)`` (``(out, vjp_fn, aux)`` with ``has_aux``).
 
@@ -85,8 +117,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     def vjp_fn(cotangent: Any) -> tuple:
         ct_leaves, ct_tree = tree_flatten(cotangent)
         if ct_tree != traced.out_tree:
-            raise ValueError(f"tg.vjp: the cotangent's structure {ct_tree} does not match the output's "
-                             f"structure {traced.out_tree}")
+            raise ValueError(_structure_message(cotangent, traced.out_tree, traced.out_values))
         ct_leaves = [as_cotangent(c, o, "vjp") for c, o in zip(ct_leaves, traced.out_values)]
         return traced.pull_back(ct_leaves, consume=False)
 
