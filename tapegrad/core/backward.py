@@ -2,9 +2,10 @@
 
 The sweep walks the entries in reverse, once, with a loop (no recursion, so tapes of any length
 work). Cotangents live in a dict keyed by id; a missing key is a symbolic zero, never
-materialised. Each output's cotangent is popped when the sweep reaches the entry that produced
-it (it is complete by then), and a consuming sweep drops each entry, with its residuals, as soon
-as it is done.
+materialised, except that a multi-output rule gets zeros for its differentiable outputs that
+received none (it computes one formula from all of them). Each output's cotangent is popped when
+the sweep reaches the entry that produced it (it is complete by then), and a consuming sweep
+drops each entry, with its residuals, as soon as it is done.
 
 The speed machinery (``tapegrad.accel``: compiled rules and whole compiled sweeps) plugs in
 through one hook, :func:`set_accelerator`. It runs this same loop, or a compiled trace of it, and
@@ -17,6 +18,19 @@ from typing import Any
 
 from tapegrad.core import debug
 from tapegrad.core.tape import Tape
+
+_add: Callable[[Any, Any], Any] | None = None
+
+
+def register_add(add: Callable[[Any, Any], Any]) -> None:
+    """The primitive that sums two cotangents of one value (``tapegrad.rules.arithmetic``'s ``add``).
+
+    The sweep must emit a *primitive* there, not Python's ``+``: when an outer level is live the
+    sum is recorded like any rule's op, and higher-order derivatives see it.
+    """
+    global _add
+    _add = add
+
 
 Pullback = Callable[[Any, Any, Any], Any]  # (prim, g, entry) -> the arguments' cotangents
 Accelerator = Callable[[list, dict, bool, Pullback], dict]
@@ -63,10 +77,13 @@ def sweep(entries: list, seeds: dict[int, Any], consume: bool = False, check: bo
             continue
         prim = e.prim
         if prim.multiple_results:
+            # The rule gets one cotangent per output: zeros (materialised) for a differentiable
+            # output that received none, None for an integer output, which never carries one.
             gs = [None if i is None else cts.pop(i, None) for i in e.out_ids]
             if all(g is None for g in gs):
                 continue
-            g: Any = tuple(_zeros(a) if g is None else g for g, a in zip(gs, e.out_avals))
+            g: Any = tuple(_zeros(a) if g is None and i is not None else g
+                           for g, i, a in zip(gs, e.out_ids, e.out_avals))
         else:
             g = cts.pop(e.out_ids[0], None)
             if g is None:
@@ -78,7 +95,7 @@ def sweep(entries: list, seeds: dict[int, Any], consume: bool = False, check: bo
             if check:
                 debug.check_backward(prim, e, ct)
             prev = cts.get(aid)
-            cts[aid] = ct if prev is None else prev + ct
+            cts[aid] = ct if prev is None else _add(prev, ct)
     return cts
 
 

@@ -16,7 +16,7 @@ import itertools
 import threading
 from typing import Any
 
-from tapegrad.core.tape import Tape
+from tapegrad.core.tape import Aval, Tape
 
 _levels = itertools.count(1)  # next() on a count is atomic under the GIL
 _local = threading.local()
@@ -148,36 +148,6 @@ class Tracer(metaclass=_TracerMeta):
 
     def __repr__(self) -> str:
         return f"Tracer(level={self.level}, id=%{self.id}, value={self.value!r})"
-
-
-class Aval:
-    """Shape and dtype of a value the VJP rule does not need in full."""
-
-    __slots__ = ("shape", "dtype")
-
-    def __init__(self, shape: tuple[int, ...], dtype: Any) -> None:
-        self.shape = shape
-        self.dtype = dtype
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def nbytes(self) -> int:
-        n = 1
-        for s in self.shape:
-            n *= s
-        return n * self.dtype.itemsize
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is Aval and self.shape == other.shape and self.dtype == other.dtype
-
-    def __hash__(self) -> int:
-        return hash((self.shape, self.dtype))
-
-    def __repr__(self) -> str:
-        return f"Aval({self.shape}, {self.dtype})"
 
 
 def _aval(value: Any) -> Aval:

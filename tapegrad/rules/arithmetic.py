@@ -5,22 +5,25 @@ import jax.numpy as jnp
 
 import tapegrad.numpy as tnp
 from tapegrad.accel.dispatch import jitted_elementwise
+from tapegrad.core.backward import register_add
 from tapegrad.core.primitive import Primitive
 from tapegrad.core.tracer import Tracer
 
+# The common ops run jitted: one cheap dispatch, the same results (see jitted_elementwise). Not power,
+# whose eager jax.numpy form special-cases integer-valued exponents.
 # Linear ops read no residuals: the tape keeps only shapes for them.
-add = Primitive("add", jnp.add, save_args=False).defvjp(
+add = Primitive("add", jitted_elementwise(jnp.add), save_args=False).defvjp(
     lambda g, out, x, y: g,
     lambda g, out, x, y: g)
-subtract = Primitive("subtract", jnp.subtract, save_args=False).defvjp(
+subtract = Primitive("subtract", jitted_elementwise(jnp.subtract), save_args=False).defvjp(
     lambda g, out, x, y: g,
     lambda g, out, x, y: -g)
-negative = Primitive("negative", jnp.negative, save_args=False).defvjp(
+negative = Primitive("negative", jitted_elementwise(jnp.negative), save_args=False).defvjp(
     lambda g, out, x: -g)
-multiply = Primitive("multiply", jnp.multiply).defvjp(
+multiply = Primitive("multiply", jitted_elementwise(jnp.multiply)).defvjp(
     lambda g, out, x, y: g * y,
     lambda g, out, x, y: g * x)
-true_divide = Primitive("divide", jnp.true_divide).defvjp(
+true_divide = Primitive("divide", jitted_elementwise(jnp.true_divide)).defvjp(
     lambda g, out, x, y: g / y,
     lambda g, out, x, y: -g * x / (y * y))
 divide = true_divide
@@ -41,15 +44,15 @@ def _power_y(g, out, x, y):
 
 power = Primitive("power", jnp.power).defvjp(_power_x, _power_y)
 pow = power
-square = Primitive("square", jnp.square).defvjp(
+square = Primitive("square", jitted_elementwise(jnp.square)).defvjp(
     lambda g, out, x: g * 2 * x)
 reciprocal = Primitive("reciprocal", jnp.reciprocal, save_args=False, save_out=True).defvjp(
     lambda g, out, x: -g * out * out)
-maximum = Primitive("maximum", jnp.maximum).defvjp(
+maximum = Primitive("maximum", jitted_elementwise(jnp.maximum)).defvjp(
     # Ties split the gradient equally, as jax.numpy (and PyTorch) do.
     lambda g, out, x, y: g * tnp.where(x > y, 1.0, tnp.where(x == y, 0.5, 0.0)),
     lambda g, out, x, y: g * tnp.where(y > x, 1.0, tnp.where(x == y, 0.5, 0.0)))
-minimum = Primitive("minimum", jnp.minimum).defvjp(
+minimum = Primitive("minimum", jitted_elementwise(jnp.minimum)).defvjp(
     lambda g, out, x, y: g * tnp.where(x < y, 1.0, tnp.where(x == y, 0.5, 0.0)),
     lambda g, out, x, y: g * tnp.where(y < x, 1.0, tnp.where(x == y, 0.5, 0.0)))
 # jnp.arctan2(x1, x2) is the angle of the point (x2, x1).
@@ -94,6 +97,8 @@ logaddexp2 = Primitive("logaddexp2", jnp.logaddexp2, save_out=True).defvjp(
 # The common ops run jitted: one cheap dispatch, the same results (see jitted_elementwise). Not power,
 # whose eager jax.numpy form special-cases integer-valued exponents. Set here, after the definitions,
 # so that those read as plain jax.numpy (the docs print multiply's).
+register_add(add)  # the backward sweep sums cotangents with this primitive
+
 for _p in (add, subtract, negative, multiply, true_divide, square, maximum, minimum):
     _p.impl = jitted_elementwise(_p.impl)
 del _p

@@ -12,7 +12,11 @@ Example:
     >>> "cluster_backward" in dot.source
     True
 """
+from tapegrad.core.tape import register_view
 from tapegrad.viz.dot import GraphvizNotFoundError, draw_graph, draw_tape
 from tapegrad.viz.listing import format_tape
 
 __all__ = ["GraphvizNotFoundError", "draw_graph", "draw_tape", "format_tape"]
+
+register_view("listing", format_tape)
+register_view("drawing", draw_tape)
