@@ -19,8 +19,8 @@ import pytest
 import tapegrad as tg
 import tapegrad.numpy as tnp
 from tapegrad import data, nn
+from tapegrad.core.foreign import host_copy, owned_array
 from tapegrad.data.dataset import owns_batches
-from tapegrad.numpy.constructors import host_copy, owned_array
 
 torch = pytest.importorskip("torch", reason="torch tensors are one kind of foreign memory under test")
 

@@ -12,7 +12,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from tapegrad.numpy.constructors import foreign_numpy
+from tapegrad.core.foreign import foreign_numpy
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "default_collate"]
 

@@ -9,7 +9,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from tapegrad.numpy.constructors import is_foreign, owned_host_array
+from tapegrad.core.foreign import is_foreign, owned_host_array
 
 from .dataset import default_collate, owns_batches
 

@@ -81,8 +81,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from tapegrad.core.foreign import foreign_numpy, owned_array
 from tapegrad.core.tracer import Tracer
-from tapegrad.numpy.constructors import foreign_numpy, owned_array
 
 # --- params trees: flat PyTorch names <-> nested dicts ----------------------------------------------
 

@@ -13,9 +13,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_map, tree_unflatten
 
+from tapegrad.core.foreign import is_foreign, owned_array
 from tapegrad.core.primitive import INEXACT
 from tapegrad.core.tracer import Trace, Tracer
-from tapegrad.numpy.constructors import is_foreign, owned_array
 
 
 def check_callable(fun: Any, who: str) -> None:
