@@ -373,20 +373,27 @@ def test_fails_on_a_rule_wrong_at_second_order_only(x):
 def test_the_transpose_test_sees_what_float32_finite_differences_cannot():
     x = np.linspace(-1.0, 1.0, 5, dtype="float32")
     # 0.5% is inside float32's finite-difference tolerance (3%), far outside the transpose test's.
+    # fd64=False: float32 finite differences alone, as where no float64 evaluation can serve.
     with pytest.raises(AssertionError, match=r"at order 1, mode 'transpose'.*largest error \d"):
-        assert_vjp(sin_fwd_wrong_5e3, (x,))
-    assert_vjp(sin_fwd_wrong_5e3, (x,), modes=("fwd",))
+        assert_vjp(sin_fwd_wrong_5e3, (x,), fd64=False)
+    assert_vjp(sin_fwd_wrong_5e3, (x,), modes=("fwd",), fd64=False)
     assert_vjp(sin_fwd_wrong_5e3, (x,), modes=("rev",))
+    # float64 finite differences of the same function see it in each mode alone.
+    with pytest.raises(AssertionError, match=r"at order 1, mode 'fwd'.*against float64 finite differences"):
+        assert_vjp(sin_fwd_wrong_5e3, (x,), modes=("fwd",))
 
 
 def test_reference_catches_what_float32_finite_differences_cannot():
     x = np.linspace(-1.0, 2.0, 7, dtype="float32")
-    assert_vjp(exp_rev_wrong, (x,), modes=("rev",))  # 0.1% hides in float32's tolerance
+    assert_vjp(exp_rev_wrong, (x,), modes=("rev",), fd64=False)  # 0.1% hides in float32's tolerance
     with pytest.raises(AssertionError, match=r"argument 'x'.*mode 'rev'.*jax.vjp of the reference"):
-        assert_vjp(exp_rev_wrong, (x,), modes=("rev",), reference=jnp.exp)
+        assert_vjp(exp_rev_wrong, (x,), modes=("rev",), reference=jnp.exp, fd64=False)
     with pytest.raises(AssertionError, match=r"mode 'reference'.*the output"):
         assert_vjp(tnp.sin, (x,), reference=jnp.cos)
     assert_vjp(tnp.sin, (x,), order=3, reference=jnp.sin)
+    # ... and float64 finite differences of the same function catch it without a reference.
+    with pytest.raises(AssertionError, match=r"argument 'x'.*mode 'rev'.*against float64 finite differences"):
+        assert_vjp(exp_rev_wrong, (x,), modes=("rev",))
 
 
 def test_a_nan_derivative_never_passes():
