@@ -32,7 +32,7 @@ import numpy as np
 
 from tapegrad.core import debug
 from tapegrad.core.source import format_where_long
-from tapegrad.core.tracer import Aval
+from tapegrad.core.tape import Aval
 
 
 def _jit_key_state() -> Any:
