@@ -133,3 +133,41 @@ def test_vmap_and_scan_bodies_are_checked():
 
     with pytest.raises(FloatingPointError, match="'log'"), tg.debug_nans():
         jax.jit(lambda xs: jax.lax.scan(body, jnp.zeros(2), xs)[0])(jnp.array([[3.0, 2.0], [0.5, 2.0]]))
+
+
+def test_where_jax_takes_no_callback_it_warns_once_naming_why(monkeypatch):
+    import warnings
+
+    from tapegrad import debugging
+
+    def refuse(*args, **kwargs):
+        raise NotImplementedError("no callbacks in this trace")
+
+    monkeypatch.setattr(debugging, "_warned", set())
+    monkeypatch.setattr(jax.debug, "callback", refuse)
+    with pytest.warns(RuntimeWarning, match=r"not checked: jax.debug.callback cannot be used here "
+                                             r"\(NotImplementedError: no callbacks in this trace\)"), \
+            tg.debug_nans():
+        out = jax.jit(tg.grad(_sqrt_sum))(jnp.array([0.0, 1.0]))
+    assert np.isinf(out[0])  # unchecked, and said so
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with tg.debug_nans():
+            jax.jit(tg.grad(lambda x: tnp.sqrt(x).sum()))(jnp.array([0.0, 1.0]))  # once is enough
+
+
+def test_without_ordered_callbacks_the_check_runs_unordered_and_says_so(monkeypatch):
+    from tapegrad import debugging
+
+    real = jax.debug.callback
+
+    def unordered_only(*args, ordered=False, **kwargs):
+        if ordered:
+            raise ValueError("ordered effects are not supported here")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(debugging, "_warned", set())
+    monkeypatch.setattr(jax.debug, "callback", unordered_only)
+    with pytest.warns(RuntimeWarning, match="run unordered"), \
+            pytest.raises(FloatingPointError, match="'sqrt'"), tg.debug_nans():
+        jax.jit(tg.grad(_sqrt_sum))(jnp.array([0.0, 1.0]))
