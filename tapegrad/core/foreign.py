@@ -130,3 +130,15 @@ def owned_array(a: Any, dtype: Any = None, device: Any = None) -> jax.Array:
     if _unsupported(src.dtype):
         return jnp.asarray(src, dtype=dtype)  # JAX's own error for arrays it cannot hold
     return jax.device_put(owned_host_array(src, dtype), device)
+
+
+def as_jax(a: Any, dtype: Any = None) -> Any:
+    """``jnp.asarray(a, dtype)``, except that foreign memory is copied first (:func:`owned_array`).
+
+    Example:
+        >>> src = np.zeros(2, np.float32)
+        >>> x = as_jax(src); src += 1
+        >>> x.tolist()
+        [0.0, 0.0]
+    """
+    return owned_array(a, dtype) if is_foreign(a) else jnp.asarray(a, dtype=dtype)

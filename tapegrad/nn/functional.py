@@ -30,6 +30,7 @@ import numpy as np
 from jax import lax
 
 import tapegrad.numpy as tnp
+from tapegrad.core.foreign import as_jax
 from tapegrad.core.primitive import Primitive
 from tapegrad.core.tracer import Tracer
 from tapegrad.rules import activations as _act
@@ -244,12 +245,12 @@ def _class_targets(input: Array, target: Array, ignore_index: int, op: str) -> t
         if bad.size:
             raise IndexError(f"{op}: target {int(bad.flat[0])} is out of bounds for {c} classes "
                              f"(input {_describe(input)})")
-    return c, jnp.asarray(target) != ignore_index  # an array even for a Python int target
+    return c, as_jax(target) != ignore_index  # an array even for a Python int target
 
 
 def _class_mask(target: Array, c: int, nd: int) -> Array:
     """Boolean one-hot of ``target`` with the class axis where the input has it."""
-    return _one_hot_mask(jnp.asarray(target), c=c, nd=nd)
+    return _one_hot_mask(as_jax(target), c=c, nd=nd)
 
 
 @functools.partial(jax.jit, static_argnames=("c", "nd"))
@@ -294,7 +295,7 @@ def _nll(logp: Array, target: Array, weight: Array | None, ignore_index: int, re
     wc = _per_class(weight, nd, c, op)  # checks the shape before the gather, which would clamp
     if type(weight) is not Tracer and _is_float(logp):
         # The loss is linear in logp: one coefficient array and one weighted sum (two dispatches).
-        coef = _class_coefficients(jnp.asarray(target), None if weight is None else jnp.asarray(weight), c=c,
+        coef = _class_coefficients(as_jax(target), None if weight is None else as_jax(weight), c=c,
                                    nd=nd, ignore_index=ignore_index, reduction=reduction,
                                    label_smoothing=float(label_smoothing), dtype=np.dtype(tnp.result_type(logp)))
         return _act.weighted_sum_p(logp, coef, axis=None if reduction != "none" else (cax,))
@@ -304,7 +305,7 @@ def _nll(logp: Array, target: Array, weight: Array | None, ignore_index: int, re
     if weight is None:
         w_t = valid.astype(tnp.result_type(logp))
     else:
-        w_t = tnp.where(valid, tnp.asarray(weight)[jnp.where(valid, jnp.asarray(target), 0)], 0)
+        w_t = tnp.where(valid, tnp.asarray(weight)[jnp.where(valid, as_jax(target), 0)], 0)
     loss = -picked * w_t
     if label_smoothing > 0:
         smooth = -tnp.sum(logp if wc is None else logp * wc, axis=cax)
@@ -700,12 +701,12 @@ def embedding(input: Array, weight: Array, padding_idx: int | None = None) -> Ar
     if idx is not None and idx.size and (idx.min() < 0 or idx.max() >= num):
         raise IndexError(f"embedding: index out of range: input holds values in [{idx.min()}, {idx.max()}] "
                          f"but weight {_describe(weight)} has {num} rows")
-    rows = tnp.asarray(weight)[jnp.asarray(input)]
+    rows = tnp.asarray(weight)[as_jax(input)]
     if padding_idx is None:
         return rows
     if not -num <= padding_idx < num:
         raise ValueError(f"embedding: padding_idx must be within num_embeddings={num}, got {padding_idx}")
-    pad = (jnp.asarray(input) == padding_idx % num)[..., None]
+    pad = (as_jax(input) == padding_idx % num)[..., None]
     return tnp.where(pad, stop_gradient(rows), rows)
 
 
@@ -734,5 +735,5 @@ def one_hot(tensor: Array, num_classes: int = -1) -> jax.Array:
             raise ValueError(f"one_hot: class values must be smaller than num_classes={num_classes}, "
                              f"got {int(t.max())}")
     # int64 as PyTorch, or int32 when JAX's x64 mode is off.
-    return (jnp.asarray(tensor)[..., None] == jnp.arange(num_classes)).astype(
+    return (as_jax(tensor)[..., None] == jnp.arange(num_classes)).astype(
         jax.dtypes.canonicalize_dtype(np.int64))

@@ -15,6 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from tapegrad.core.foreign import as_jax
+
 PyTree = Any
 Schedule = Callable[[jax.Array], jax.Array]
 LearningRate = float | Schedule
@@ -94,7 +96,7 @@ def check_grads(opt: str, params: PyTree, grads: PyTree) -> PyTree:
     def like(p, g):
         p_dtype = jnp.result_type(p)
         if jnp.issubdtype(p_dtype, jnp.inexact) and jnp.result_type(g) != p_dtype:
-            return jnp.asarray(g).astype(p_dtype)
+            return as_jax(g).astype(p_dtype)
         return g
 
     return jax.tree_util.tree_map(like, params, grads)
@@ -102,7 +104,7 @@ def check_grads(opt: str, params: PyTree, grads: PyTree) -> PyTree:
 
 def cast(x: jax.Array, like: jax.Array) -> jax.Array:
     """Cast a scalar to the dtype of ``like`` so that float32 params stay float32."""
-    return jnp.asarray(x).astype(jnp.result_type(like))
+    return as_jax(x).astype(jnp.result_type(like))
 
 
 def lerp(start: jax.Array, end: jax.Array, weight: float) -> jax.Array:

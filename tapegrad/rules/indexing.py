@@ -16,6 +16,7 @@ import numpy as np
 from jax import lax
 
 import tapegrad.numpy as tnp
+from tapegrad.core.foreign import as_jax
 from tapegrad.core.primitive import Primitive
 from tapegrad.core.tracer import Tracer
 
@@ -57,7 +58,7 @@ def _plain_index(idx):
         if any(i is None or i is Ellipsis or isinstance(i, slice) for i in idx):
             raise TypeError(f"tnp indexing: a list index may hold only integers or booleans, got {idx!r}; "
                             "use a tuple for multi-dimensional indexing")
-        return jnp.asarray(idx)
+        return as_jax(idx)
     return idx
 
 
@@ -306,7 +307,7 @@ def _canon_axis(axis, ndim, op):
 def _check_indices(indices, op):
     if type(indices) is Tracer:
         raise TypeError(f"tnp.{op}: indices must be integers, got a differentiable {indices.dtype} tracer")
-    indices = jnp.asarray(indices)
+    indices = as_jax(indices)
     if not jnp.issubdtype(indices.dtype, jnp.integer):
         raise TypeError(f"tnp.{op}: indices must be of integer type, got {indices.dtype}")
     return indices

@@ -19,6 +19,7 @@ from jax import lax
 from opt_einsum.parser import convert_interleaved_input, get_symbol, parse_einsum_input
 
 import tapegrad.numpy as tnp
+from tapegrad.core.foreign import as_jax
 from tapegrad.core.primitive import Primitive
 from tapegrad.core.tracer import Tracer
 from tapegrad.rules.reductions import normalize_axis
@@ -29,7 +30,7 @@ def _mT(a):
 
 
 def _as_array(x):
-    return x if type(x) is Tracer else jnp.asarray(x)
+    return x if type(x) is Tracer else as_jax(x)
 
 
 def _inexact(x, op, complex_ok=False):

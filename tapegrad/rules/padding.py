@@ -17,6 +17,7 @@ import numpy as np
 from jax import lax
 
 import tapegrad.numpy as tnp
+from tapegrad.core.foreign import as_jax
 from tapegrad.core.primitive import Primitive
 from tapegrad.core.tracer import Tracer
 from tapegrad.rules.indexing import _index_add
@@ -58,7 +59,7 @@ _pad_constant = Primitive("pad", lambda x, c, widths: lax.pad(
 
 def _pad_with_constants(x, widths, c):
     nd = tnp.ndim(x)
-    c = c if type(c) is Tracer else jnp.asarray(c)
+    c = c if type(c) is Tracer else as_jax(c)
     cshape = tuple(tnp.shape(c))
     if len(cshape) > 2 or (cshape and cshape[-1] not in (1, 2)) or (
             len(cshape) == 2 and cshape[0] not in (1, nd)):
@@ -163,7 +164,7 @@ def pad(array, pad_width, mode="constant", **kwargs):
     if any(w < 0 for pair in widths for w in pair):
         raise ValueError(f"tnp.pad: pad_width must be non-negative, got {pad_width!r}")
     if nd == 0:  # as jax.numpy: nothing to pad
-        return array if type(array) is Tracer else jnp.asarray(array)
+        return array if type(array) is Tracer else as_jax(array)
     if mode in ("constant", "empty"):
         return _pad_with_constants(array, widths, kwargs.get("constant_values", 0))
     shape = tuple(tnp.shape(array))

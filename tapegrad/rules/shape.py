@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import tapegrad.numpy as tnp
+from tapegrad.core.foreign import as_jax
 from tapegrad.core.primitive import Primitive, broadcast_to_p, convert_p
 from tapegrad.core.tracer import Tracer
 from tapegrad.rules.indexing import _index_add
@@ -39,7 +40,7 @@ def canon_axes(axes, ndim: int, op: str) -> tuple[int, ...]:
 
 def _unchanged(a):
     """``a`` when an op leaves it as it is: a tracer stays itself, anything else becomes a JAX array."""
-    return a if type(a) is Tracer else jnp.asarray(a)
+    return a if type(a) is Tracer else as_jax(a)
 
 
 _reshape = Primitive("reshape", lambda x, shape: jnp.reshape(x, shape), save_args=False).defvjp(

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import tree_flatten, tree_map, tree_structure
 
+from tapegrad.core.foreign import as_jax
 from tapegrad.core.tracer import Tracer
 from tapegrad.transforms.inputs import check_callable
 from tapegrad.transforms.reverse import vjp
@@ -61,4 +62,4 @@ def jvp(fun: Callable, primals: tuple | list, tangents: tuple | list) -> tuple[A
 def _like(t: Any, p: Any) -> Any:
     if type(t) is Tracer:
         return t
-    return jnp.asarray(t, dtype=p.dtype if hasattr(p, "dtype") else jnp.result_type(p))
+    return as_jax(t, dtype=p.dtype if hasattr(p, "dtype") else jnp.result_type(p))

@@ -6,10 +6,10 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import tree_flatten, tree_unflatten
 
+from tapegrad.core.foreign import as_jax
 from tapegrad.core.primitive import INEXACT
 from tapegrad.core.source import call_located
 from tapegrad.core.tape import Tape
@@ -51,7 +51,7 @@ def make_tape(fun: Callable, names: list[str] | None = None) -> Callable[..., Ta
                 new = []
                 for v, n in zip(leaves, leaf_ns):
                     if type(v) is not Tracer:
-                        v = jnp.asarray(v)
+                        v = as_jax(v)
                     new.append(trace.new_tracer(v, n) if np.dtype(v.dtype) in INEXACT else v)
                 traced.append(tree_unflatten(tree, new))
             out = call_located(fun, *traced, **kwargs)
