@@ -3,8 +3,6 @@ message naming the op, the offending shapes/dtypes and, for ops recorded inside 
 user's source line (``test_bad_calls.py:<line>``).
 
 Every row is one lambda, so the line an error message should point to is the row's own line.
-Rows that expose a library bug are marked ``xfail(strict=True)`` with the bug id (see the bottom
-of this file); the lead removes the mark with the fix.
 """
 from __future__ import annotations
 
@@ -23,11 +21,6 @@ from tapegrad import data, nn, optim
 from tapegrad.nn import functional as F
 
 LINE = "test_bad_calls.py:"  # what an error raised inside a transform must point to
-
-
-def known_bug(reason: str) -> pytest.MarkDecorator:
-    """A library bug this test exposes (see the bug id): the test must fail until it is fixed."""
-    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)
 
 X23 = jnp.ones((2, 3))
 X42 = jnp.ones((4, 2))
@@ -122,7 +115,6 @@ class Bad(NamedTuple):
     call: Callable  # called as call() or call(tmp_path_str) when it takes one argument
     exc: type[BaseException] | tuple[type[BaseException], ...]  # a tuple where either is right
     parts: tuple[str, ...]  # substrings the message must contain
-    bug: str | None = None
 
 
 ROWS: dict[str, Bad] = {
@@ -360,22 +352,13 @@ ROWS: dict[str, Bad] = {
     "checkpoint of a non-callable": Bad(lambda: tg.checkpoint(3), TypeError, ("checkpoint", "callable")),
 }
 
-BUGS: dict[str, str] = {}  # open bugs a row pins (row.bug); B1, B3 and B4 are fixed
-
-
-def _params():
-    for name, row in ROWS.items():
-        marks = [known_bug(f"{row.bug}: {BUGS[row.bug]}")] if row.bug else []
-        yield pytest.param(row, id=name, marks=marks)
-
-
 def test_table_is_big_enough():
     assert len(ROWS) >= 40
     print(f"bad calls checked: {len(ROWS)}")
 
 
 @pytest.mark.filterwarnings("ignore:mse_loss:UserWarning")
-@pytest.mark.parametrize("row", list(_params()))
+@pytest.mark.parametrize("row", list(ROWS.values()), ids=list(ROWS))
 def test_bad_call(row: Bad, tmp_path):
     takes_path = row.call.__code__.co_argcount == 1
     with pytest.raises(Exception) as info:

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import jax.scipy.special as jsp
 import numpy as np
 import pytest
-from hypothesis import Phase, assume, example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 import tapegrad as tg
@@ -38,14 +38,8 @@ BUDGET_S = 20.0  # per example; generous because the first call of a shape compi
 COUNTS: collections.Counter[str] = collections.Counter()
 
 
-def known_bug(reason: str) -> pytest.MarkDecorator:
-    """A library bug this test exposes (see the bug id): the test must fail until it is fixed."""
-    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)
-
 # The costliest tests (many fresh shapes to compile) run 60% of the profile's examples.
 HEAVY = settings(max_examples=max(5, settings.default.max_examples * 3 // 5))
-# A known bug fails on its first examples; no shrinking, so the xfail costs little time.
-XFAIL_SETTINGS = settings(max_examples=5, phases=(Phase.explicit, Phase.generate))
 
 
 # --- session summary -----------------------------------------------------------------------------
