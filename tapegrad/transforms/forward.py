@@ -17,14 +17,16 @@ from jax.tree_util import tree_flatten, tree_map, tree_structure
 from tapegrad.core.foreign import as_jax
 from tapegrad.core.tracer import Tracer
 from tapegrad.transforms.inputs import check_callable
-from tapegrad.transforms.reverse import vjp
+from tapegrad.transforms.reverse import vjp_jax
 
 
 def linearize_forward(fun: Callable, *primals: Any) -> tuple[Any, Callable]:
     """``(out, jvp_fn)`` with ``jvp_fn(*tangents) = J @ tangents`` (reusable, like ``vjp_fn``)."""
-    out, vjp_fn = vjp(fun, *primals)
+    # JAX's convention for complex values: the transpose of the transpose is the JVP itself
+    # (PyTorch's conjugated VJP would give conj(J) t for non-holomorphic functions).
+    out, vjp_fn = vjp_jax(fun, *primals)
     zero_ct = tree_map(lambda o: jnp.zeros(o.shape, o.dtype), out)
-    _, transpose_fn = vjp(vjp_fn, zero_ct)
+    _, transpose_fn = vjp_jax(vjp_fn, zero_ct)
 
     def jvp_fn(*tangents: Any) -> Any:
         return transpose_fn(tuple(tangents))[0]

@@ -59,10 +59,10 @@ def as_input(x: Any, who: str, where: str) -> Any:
         except (TypeError, ValueError) as e:
             raise TypeError(f"tg.{who}: input {where} of type {type(x).__name__} is not an array: {e}") from None
         dtype = x.dtype
-    if np.dtype(dtype) not in INEXACT or np.issubdtype(dtype, np.complexfloating):
+    if np.dtype(dtype) not in INEXACT:
         raise TypeError(
             f"tg.{who}: input {where} has dtype {np.dtype(dtype).name} (shape {tuple(x.shape)}); only "
-            "real floating-point inputs can be differentiated. Cast it, e.g. x.astype('float32'), "
+            "floating-point and complex inputs can be differentiated. Cast it, e.g. x.astype('float32'), "
             "or close over it instead of passing it as a differentiated argument.")
     return x
 

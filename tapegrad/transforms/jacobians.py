@@ -20,7 +20,7 @@ from jax.tree_util import tree_flatten, tree_map, tree_unflatten
 from tapegrad.core.tracer import trace_stack
 from tapegrad.transforms.forward import linearize_forward
 from tapegrad.transforms.inputs import check_callable, normalize_argnums, substitute
-from tapegrad.transforms.reverse import vjp
+from tapegrad.transforms.reverse import _check_holomorphic_inputs, vjp, vjp_jax
 
 
 def _tnp():
@@ -62,7 +62,8 @@ def _as_array_if_number(v: Any) -> Any:
     return jnp.asarray(v) if isinstance(v, (int, float, complex, np.number)) else v
 
 
-def _jacobian(fun: Callable, argnums: int | Sequence[int], has_aux: bool, mode: str) -> Callable:
+def _jacobian(fun: Callable, argnums: int | Sequence[int], has_aux: bool, mode: str,
+              holomorphic: bool = False) -> Callable:
     who = "jacobian" if mode == "rev" else "jacfwd"
     check_callable(fun, who)
 
@@ -72,6 +73,8 @@ def _jacobian(fun: Callable, argnums: int | Sequence[int], has_aux: bool, mode: 
         nums = normalize_argnums(argnums, len(args), who)
         # Python numbers become arrays here, as in JAX: the basis and the blocks need shapes and dtypes.
         dyn = tuple(tree_map(_as_array_if_number, args[i]) for i in nums)
+        if holomorphic:
+            _check_holomorphic_inputs(dyn, who)
         aux = None
 
         def partial(*d: Any) -> Any:
@@ -83,7 +86,8 @@ def _jacobian(fun: Callable, argnums: int | Sequence[int], has_aux: bool, mode: 
 
         in_leaves, in_tree = tree_flatten(dyn)
         if mode == "rev":
-            out, vjp_fn = vjp(partial, *dyn)
+            # Rows are VJPs: PyTorch's (conjugated) for complex values, JAX's when holomorphic.
+            out, vjp_fn = (vjp_jax if holomorphic else vjp)(partial, *dyn)
             out_leaves, out_tree = tree_flatten(out)
             # rows[j]: (n_out_total,) + in_leaf_j.shape
             rows = _map_basis(lambda cts: vjp_fn(tree_unflatten(out_tree, cts)), out_leaves)
@@ -126,32 +130,40 @@ def _split_rows(stacked: list[Any], basis_leaves: Sequence[Any], other_leaves: S
     return blocks
 
 
-def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+             holomorphic: bool = False) -> Callable:
     """Reverse-mode Jacobian: shape ``out.shape + in.shape``, one VJP per output element.
+
+    Row ``i`` is ``vjp_fn(e_i)``: for complex values PyTorch's ``torch.autograd.functional.jacobian``;
+    with ``holomorphic=True`` the complex derivatives ``df_i/dz_j``, as ``jax.jacrev(holomorphic=True)``.
 
     Example:
         >>> import tapegrad as tg, tapegrad.numpy as tnp
         >>> tg.jacobian(lambda x: x ** 2)(tnp.array([1.0, 2.0])).tolist()
         [[2.0, 0.0], [0.0, 4.0]]
     """
-    return _jacobian(fun, argnums, has_aux, "rev")
+    return _jacobian(fun, argnums, has_aux, "rev", holomorphic)
 
 
 jacrev = jacobian
 
 
-def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+           holomorphic: bool = False) -> Callable:
     """Forward-mode Jacobian: shape ``out.shape + in.shape``, one JVP per input element.
+
+    Column ``j`` is the JVP along the (real) unit direction ``e_j``: JAX's values, complex included;
+    ``holomorphic=True`` checks that the inputs are complex, as ``jax.jacfwd`` does.
 
     Example:
         >>> import tapegrad as tg, tapegrad.numpy as tnp
         >>> tg.jacfwd(lambda x: x ** 2)(tnp.array([1.0, 2.0])).tolist()
         [[2.0, 0.0], [0.0, 4.0]]
     """
-    return _jacobian(fun, argnums, has_aux, "fwd")
+    return _jacobian(fun, argnums, has_aux, "fwd", holomorphic)
 
 
-def hessian(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+def hessian(fun: Callable, argnums: int | Sequence[int] = 0, holomorphic: bool = False) -> Callable:
     """Hessian of scalar ``fun``: shape ``in.shape + in.shape`` (forward over reverse).
 
     Example:
@@ -161,4 +173,4 @@ def hessian(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     """
     from tapegrad.transforms.reverse import grad
 
-    return jacfwd(grad(fun, argnums), argnums)
+    return jacfwd(grad(fun, argnums, holomorphic=holomorphic), argnums, holomorphic=holomorphic)

@@ -12,6 +12,7 @@ from jax.tree_util import tree_flatten, tree_unflatten
 from tapegrad.core.backward import backward
 from tapegrad.core.source import call_located
 from tapegrad.core.tracer import Trace
+from tapegrad.rules.elementwise import conj
 from tapegrad.transforms.inputs import (
     as_cotangent,
     check_callable,
@@ -54,16 +55,30 @@ class _Traced:
     def outputs(self) -> Any:
         return tree_unflatten(self.out_tree, self.out_values)
 
-    def pull_back(self, ct_leaves: Sequence[Any], consume: bool) -> Any:
-        """Input cotangents (tree of the traced inputs) for output cotangents."""
+    def pull_back(self, ct_leaves: Sequence[Any], consume: bool, pytorch: bool = True) -> Any:
+        """Input cotangents (tree of the traced inputs) for output cotangents.
+
+        The rules follow JAX's convention for complex values (a VJP is the transpose of the
+        R-linear JVP, so ``vjp(ct) = ct * f'(z)`` for holomorphic ``f``). ``pytorch=True`` gives
+        what PyTorch's ``backward(ct)`` leaves in ``z.grad`` instead: ``conj(vjp_jax(conj(ct)))``.
+        For real values the two are the same.
+        """
         seeds: dict[int, Any] = {}
         for i, ct in zip(self.out_ids, ct_leaves):
             if i is not None:
+                if pytorch:
+                    ct = _conj(ct)
                 seeds[i] = ct if i not in seeds else seeds[i] + ct
         cts = backward(self.trace.tape, seeds, consume=consume)
         grads = [cts.get(t.id) for t in self.in_leaves]
-        grads = [zeros_like(t.value) if g is None else g for g, t in zip(grads, self.in_leaves)]
+        grads = [zeros_like(t.value) if g is None else (_conj(g) if pytorch else g)
+                 for g, t in zip(grads, self.in_leaves)]
         return tree_unflatten(self.in_tree, grads)
+
+
+def _conj(x: Any) -> Any:
+    # conj is a primitive: recorded when an outer level is live, so higher orders see it.
+    return conj(x) if jnp.issubdtype(x.dtype, jnp.complexfloating) else x
 
 
 def _show(tree: Any) -> str:
@@ -110,6 +125,12 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         >>> vjp_fn(tnp.ones((2, 2)))[0].tolist()
         [[18.0, 18.0], [18.0, 18.0]]
     """
+    return _vjp(fun, primals, has_aux, pytorch=True)
+
+
+def _vjp(fun: Callable, primals: tuple, has_aux: bool, pytorch: bool) -> tuple:
+    """``vjp`` in PyTorch's convention for complex values, or (``pytorch=False``) JAX's, which
+    forward mode transposes and ``holomorphic=True`` uses."""
     check_callable(fun, "vjp")
     traced = _Traced(fun, primals, has_aux, "vjp")
     out = traced.outputs()
@@ -119,45 +140,66 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         if ct_tree != traced.out_tree:
             raise ValueError(_structure_message(cotangent, traced.out_tree, traced.out_values))
         ct_leaves = [as_cotangent(c, o, "vjp") for c, o in zip(ct_leaves, traced.out_values)]
-        return traced.pull_back(ct_leaves, consume=False)
+        return traced.pull_back(ct_leaves, consume=False, pytorch=pytorch)
 
     return (out, vjp_fn, traced.aux) if has_aux else (out, vjp_fn)
 
 
-def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+def vjp_jax(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
+    """:func:`vjp` with JAX's convention for complex values (``jax.vjp``'s numbers)."""
+    return _vjp(fun, primals, has_aux, pytorch=False)
+
+
+def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+                   holomorphic: bool = False) -> Callable:
     """A function returning ``(fun(*args), gradient)``; ``((value, aux), gradient)`` with ``has_aux``.
 
-    The gradient has the pytree structure of ``args[argnums]`` (a tuple of them
-    when ``argnums`` is a tuple). ``fun`` must return a real scalar.
+    The gradient has the pytree structure of ``args[argnums]`` (a tuple of them when ``argnums``
+    is a tuple). ``fun`` must return a real number (one element, of any shape, as PyTorch's
+    ``backward()`` takes); for complex inputs the gradient is PyTorch's ``z.grad``. With
+    ``holomorphic=True``, ``fun`` maps complex inputs to a complex number and the gradient is the
+    complex derivative ``f'(z)``, as ``jax.grad(..., holomorphic=True)`` gives.
 
     Example:
         >>> import tapegrad as tg
         >>> tg.value_and_grad(lambda x: x ** 3)(2.0)
-        (Array(8., dtype=float32, weak_type=True), Array(12., dtype=float32, weak_type=True))
+        (Array(8., dtype=float32, weak_type=True), Array(12., dtype=float32))
     """
-    return _value_and_grad(fun, argnums, has_aux, "value_and_grad")
+    return _value_and_grad(fun, argnums, has_aux, "value_and_grad", holomorphic)
 
 
-def _value_and_grad(fun: Callable, argnums: int | Sequence[int], has_aux: bool, who: str) -> Callable:
+def _value_and_grad(fun: Callable, argnums: int | Sequence[int], has_aux: bool, who: str,
+                    holomorphic: bool = False) -> Callable:
     check_callable(fun, who)
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
         nums = normalize_argnums(argnums, len(args), who)
         partial = lambda *dyn: fun(*substitute(args, nums, dyn), **kwargs)
-        traced = _Traced(partial, tuple(args[i] for i in nums), has_aux, who, [f"args[{i}]" for i in nums])
-        if len(traced.out_values) != 1 or traced.out_tree.num_leaves != 1 or not _is_scalar(traced.out_values[0]):
+        primals = tuple(args[i] for i in nums)
+        if holomorphic:
+            _check_holomorphic_inputs(primals, who)
+        traced = _Traced(partial, primals, has_aux, who, [f"args[{i}]" for i in nums])
+        if len(traced.out_values) != 1 or traced.out_tree.num_leaves != 1 or not _is_one_element(traced.out_values[0]):
             shapes = [tuple(np.shape(v)) for v in traced.out_values]
             raise TypeError(
-                f"tg.{who}: grad requires a scalar output (shape ()), but the function returned "
+                f"tg.{who}: grad requires a scalar output (one element), but the function returned "
                 f"{'shape ' + str(shapes[0]) if len(shapes) == 1 else str(len(shapes)) + ' outputs ' + str(shapes)}. "
-                "For a non-scalar output use tg.vjp(f, x) and call vjp_fn(cotangent) with a cotangent "
-                "shaped like the output (PyTorch: grad can be implicitly created only for scalar outputs).")
+                "For a larger output use tg.vjp(f, x) and call vjp_fn(cotangent) with a cotangent shaped "
+                "like the output (as PyTorch's out.backward(gradient); its backward() with no gradient "
+                "also takes only one-element outputs).")
         value = traced.out_values[0]
-        if not jnp.issubdtype(value.dtype, jnp.floating):
+        if holomorphic:
+            if not jnp.issubdtype(value.dtype, jnp.inexact):
+                raise TypeError(f"tg.{who}(holomorphic=True): the function's output has dtype "
+                                f"{np.dtype(value.dtype).name}; it must be complex (or real) floating point")
+        elif not jnp.issubdtype(value.dtype, jnp.floating):
+            hint = (" For a holomorphic function of complex inputs pass holomorphic=True (the complex "
+                    "derivative f'(z)); for a real loss take e.g. tnp.abs(out) ** 2 or tnp.real(out)."
+                    if jnp.issubdtype(value.dtype, jnp.complexfloating) else "")
             raise TypeError(f"tg.{who}: the function's output has dtype {np.dtype(value.dtype).name}; grad "
-                            "needs a real floating-point scalar output")
-        grads = traced.pull_back([jnp.ones((), value.dtype)], consume=True)
+                            f"needs a real floating-point output.{hint}")
+        grads = traced.pull_back([jnp.ones(np.shape(value), value.dtype)], consume=True, pytorch=not holomorphic)
         grads = grads[0] if isinstance(argnums, (int, np.integer)) else tuple(grads)
         value = traced.outputs()
         return ((value, traced.aux), grads) if has_aux else (value, grads)
@@ -165,15 +207,24 @@ def _value_and_grad(fun: Callable, argnums: int | Sequence[int], has_aux: bool, 
     return value_and_grad_fun
 
 
-def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+         holomorphic: bool = False) -> Callable:
     """A function returning the gradient of scalar ``fun`` with respect to ``args[argnums]``.
 
+    For a real loss of complex ``z`` the gradient is PyTorch's ``z.grad`` after ``loss.backward()``
+    (the conjugate of ``jax.grad``'s); ``holomorphic=True`` gives the complex derivative ``f'(z)``
+    of a holomorphic ``fun``, as ``jax.grad(fun, holomorphic=True)``.
+
     Example:
-        >>> import tapegrad as tg
+        >>> import tapegrad as tg, tapegrad.numpy as tnp
         >>> float(tg.grad(lambda x: x ** 3)(2.0))
         12.0
+        >>> complex(tg.grad(lambda z: tnp.abs(z) ** 2)(3 + 4j))  # PyTorch's z.grad; jax.grad: 6-8j
+        (6+8j)
+        >>> complex(tg.grad(lambda z: z ** 2, holomorphic=True)(1j))
+        2j
     """
-    vg = _value_and_grad(fun, argnums, has_aux, "grad")
+    vg = _value_and_grad(fun, argnums, has_aux, "grad", holomorphic)
 
     @functools.wraps(fun)
     def grad_fun(*args: Any, **kwargs: Any) -> Any:
@@ -183,5 +234,13 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
     return grad_fun
 
 
-def _is_scalar(x: Any) -> bool:
-    return tuple(np.shape(x)) == () if not hasattr(x, "shape") else tuple(x.shape) == ()
+def _is_one_element(x: Any) -> bool:
+    return int(np.prod(np.shape(x), dtype=np.int64)) == 1
+
+
+def _check_holomorphic_inputs(primals: tuple, who: str) -> None:
+    for leaf in tree_flatten(primals)[0]:
+        dtype = leaf.dtype if hasattr(leaf, "dtype") else jnp.result_type(leaf)
+        if not jnp.issubdtype(dtype, jnp.complexfloating):
+            raise TypeError(f"tg.{who}(holomorphic=True) needs complex inputs (the complex derivative f'(z)), "
+                            f"got dtype {np.dtype(dtype).name}; pass e.g. x.astype('complex64')")
