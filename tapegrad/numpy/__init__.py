@@ -43,6 +43,7 @@ from tapegrad.rules.padding import pad
 from tapegrad.rules.linalg import dot, dot_general, einsum, inner, matmul, outer, tensordot, vdot
 from tapegrad.numpy import linalg
 from tapegrad.numpy import tracer_methods as _tracer_methods
+from tapegrad.numpy import jax_at as _jax_at
 
 pi = 3.141592653589793
 e = 2.718281828459045

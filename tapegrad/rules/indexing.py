@@ -281,6 +281,16 @@ class _IndexUpdateRef:
 
     mul = multiply
 
+    def subtract(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        """``x`` with ``x[idx] -= values``."""
+        return self.add(-values if type(values) is Tracer else jnp.negative(values), mode=mode)
+
+    def divide(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        """``x`` with ``x[idx] /= values`` (as a product with ``1 / values``)."""
+        import tapegrad.numpy as tnp
+
+        return self.multiply(tnp.reciprocal(values), unique_indices=unique_indices, mode=mode)
+
 
 class IndexUpdateHelper:
     """The ``x.at`` property: ``x.at[idx]`` gives the update methods."""
