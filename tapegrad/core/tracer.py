@@ -74,7 +74,8 @@ class _TracerMeta(type):
         return (
             "<class 'tapegrad.Tracer'> (a tapegrad Tracer reached plain jax.numpy/numpy, which would "
             "lose its gradient: call the same function from tapegrad.numpy, e.g. "
-            "`import tapegrad.numpy as tnp; tnp.sin(x)`)"
+            "`import tapegrad.numpy as tnp; tnp.sin(x)`, or wrap a JAX function you cannot port, "
+            "`tg.from_jax(fun)(x)`)"
         )
 
 
@@ -143,7 +144,9 @@ class Tracer(metaclass=_TracerMeta):
         raise TypeError(
             f"A tapegrad Tracer of shape {self.shape} and dtype {self.dtype} was converted to a NumPy "
             "array, which would silently drop its gradient. Use the tapegrad.numpy (tnp) function "
-            "instead, or tg.stop_gradient(x) if you mean to drop it."
+            "instead; for a JAX function tapegrad does not mirror (an optax loss, a Flax model, your "
+            "own jitted helper) wrap it with tg.from_jax(fun), whose derivatives come from JAX; or "
+            "tg.stop_gradient(x) if you mean to drop the gradient."
         )
 
     def __repr__(self) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
-from jax.tree_util import tree_flatten, tree_unflatten
+from jax.tree_util import tree_flatten, tree_map, tree_unflatten
 
 from tapegrad.core.backward import backward
 from tapegrad.core.source import call_located
@@ -244,3 +244,27 @@ def _check_holomorphic_inputs(primals: tuple, who: str) -> None:
         if not jnp.issubdtype(dtype, jnp.complexfloating):
             raise TypeError(f"tg.{who}(holomorphic=True) needs complex inputs (the complex derivative f'(z)), "
                             f"got dtype {np.dtype(dtype).name}; pass e.g. x.astype('complex64')")
+
+
+def elementwise_grad(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+    """The VJP of ``fun`` with a cotangent of ones: the sum of the Jacobian's rows, as HIPS autograd's.
+
+    For an elementwise ``fun`` that is the derivative at every element; in general it is
+    ``x.grad`` after PyTorch's ``out.backward(torch.ones_like(out))``.
+
+    Example:
+        >>> import tapegrad as tg, tapegrad.numpy as tnp
+        >>> tg.elementwise_grad(lambda x: x ** 2)(tnp.array([1.0, 2.0, 3.0])).tolist()
+        [2.0, 4.0, 6.0]
+    """
+    check_callable(fun, "elementwise_grad")
+
+    @functools.wraps(fun)
+    def egrad(*args: Any, **kwargs: Any) -> Any:
+        nums = normalize_argnums(argnums, len(args), "elementwise_grad")
+        partial = lambda *dyn: fun(*substitute(args, nums, dyn), **kwargs)
+        out, vjp_fn = vjp(partial, *(args[i] for i in nums))
+        grads = vjp_fn(tree_map(lambda o: jnp.ones(np.shape(o), o.dtype), out))
+        return grads[0] if isinstance(argnums, (int, np.integer)) else tuple(grads)
+
+    return egrad
