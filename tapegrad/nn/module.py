@@ -50,6 +50,15 @@ A training-mode call must hand back their new values, so it only runs through
     y, params = model.apply(params, x, train=True)     # running stats updated
     y = model(params, x, train=False)                  # evaluation: uses them
 
+The state is explicit: ``forward`` receives its params as a
+:class:`~tapegrad.nn.params_view.ParamsView` that knows its path in the tree
+(``params["features"]["1"]`` is at ``features.1``) and the call it belongs to;
+under ``apply`` a stateful layer records its new buffers by that path
+(:meth:`Module.record_state`), and ``apply`` writes them into a new tree. No
+object identity and no global is involved, so copied params, ``jax.jit``,
+``jax.vmap`` and ``tg.grad`` all see a pure function from params to
+``(y, new_params)``. A layer called twice in one ``apply`` updates twice.
+
 Calling a model whose BatchNorm runs in training mode without ``apply``
 raises, so the state cannot be dropped by accident. Gradients never flow into
 the new statistics. Buffers are not parameters (``num_batches_tracked`` is an
@@ -71,7 +80,6 @@ trainable half of ``model.partition(params)``::
 from __future__ import annotations
 
 import inspect
-import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
@@ -83,14 +91,10 @@ import numpy as np
 
 from tapegrad.core.foreign import foreign_numpy, owned_array
 from tapegrad.core.tracer import Tracer
+from tapegrad.nn.params_view import Call, ParamsView, dotted
+from tapegrad.nn.params_view import empty_node as _dict_like
 
 # --- params trees: flat PyTorch names <-> nested dicts ----------------------------------------------
-
-
-def _dict_like(node: Mapping[str, Any]) -> dict[str, Any]:
-    """An empty node of the same kind: a plain ``dict`` stays one (so a jit/scan carry keeps its
-    type), anything else becomes an ``OrderedDict`` (which JAX does not reorder)."""
-    return {} if type(node) is dict else OrderedDict()
 
 
 def named_parameters(params: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -242,64 +246,6 @@ def accepted_kwargs(module: Module) -> frozenset[str]:
     return _SIGNATURES[cls]
 
 
-class _StateStore:
-    """The running-state updates recorded during one :meth:`Module.apply` call.
-
-    Keyed by the identity of the params dict a stateful layer received: that
-    dict is a node of the tree handed to ``apply``, so the updates can be put
-    back in the right place without the layer knowing its path.
-    """
-
-    _local = threading.local()
-
-    def __init__(self) -> None:
-        self.updates: dict[int, tuple[Mapping, dict[str, Any]]] = {}
-
-    @classmethod
-    def active(cls) -> _StateStore | None:
-        stack = getattr(cls._local, "stack", None)
-        return stack[-1] if stack else None
-
-    def __enter__(self) -> _StateStore:
-        self._local.__dict__.setdefault("stack", []).append(self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._local.stack.remove(self)
-
-    def current(self, node: Mapping) -> Mapping:
-        entry = self.updates.get(id(node))
-        return {**node, **entry[1]} if entry is not None else node
-
-    def record(self, node: Mapping, new: dict[str, Any]) -> None:
-        # Keep `node` alive inside the entry so its id cannot be reused meanwhile.
-        old = self.updates.get(id(node))
-        self.updates[id(node)] = (node, {**(old[1] if old else {}), **new})
-
-    def merged(self, params: Mapping) -> dict:
-        found: set[int] = set()
-
-        def walk(node: Any) -> Any:
-            if not isinstance(node, Mapping):
-                return node
-            out = _dict_like(node)
-            out.update((k, walk(v)) for k, v in node.items())
-            entry = self.updates.get(id(node))
-            if entry is not None and entry[0] is node:
-                found.add(id(node))
-                out.update(entry[1])
-            return out
-
-        new = walk(params)
-        lost = [sorted(e[1]) for i, e in self.updates.items() if i not in found]
-        if lost:
-            raise ValueError(
-                f"Module.apply: a stateful layer updated {lost} on a params dict that is not part of the "
-                "params passed to apply (did forward copy or rebuild a sub-dict?); pass the sub-dicts "
-                "of params to the children unchanged")
-        return new
-
-
 class ParamsError(KeyError):
     """The params handed to a module lack entries it needs: names each missing path, what was
     expected there and what the dict holds instead.
@@ -313,13 +259,14 @@ class ParamsError(KeyError):
                  given: Mapping[tuple[str, ...], list[str]]) -> None:
         super().__init__(problems[0][0][-1] if problems and problems[0][0] else "")
         self.module = module
-        self.node = node  # the params dict the paths below are relative to
+        self.node = node  # the params (a ParamsView) the paths below are relative to
         self.problems = problems  # (path, what was expected there)
         self.given = dict(given)  # path of a dict -> the keys it holds
 
     def within(self, module: Module, params: Mapping[str, Any]) -> None:
-        """Re-root the paths at ``params``, the dict ``module`` received, if ``self.node`` lies in it."""
-        prefix = _find_node(params, self.node)
+        """Re-root the paths at ``params``, the view ``module`` received, if ``self.node`` lies below it
+        in the same call (a sub-dict passed on as ``params[name]``; one rebuilt in forward is not)."""
+        prefix = self.node.relative_to(params) if isinstance(self.node, ParamsView) else None
         if prefix is None:
             return
         self.module, self.node = module, params
@@ -335,18 +282,6 @@ class ParamsError(KeyError):
         return (f"{type(self.module).__name__}: the params tree does not match the model:\n" + "\n".join(lines)
                 + "\nPass the tree that model.init(key) returns (nn.load_state_dict(model.init(0), state_dict) "
                 "fills one from a state dict).")
-
-
-def _find_node(tree: Mapping[str, Any], node: Mapping[str, Any]) -> tuple[str, ...] | None:
-    """The path of ``node`` (by identity) inside ``tree``; ``()`` for ``tree`` itself."""
-    if tree is node:
-        return ()
-    for k, v in tree.items():
-        if isinstance(v, Mapping):
-            found = _find_node(v, node)
-            if found is not None:
-                return (str(k),) + found
-    return None
 
 
 def _describe(expected: Any) -> str:
@@ -495,6 +430,11 @@ class Module(metaclass=_ModuleMeta):
             raise TypeError(
                 f"{type(self).__name__} is called as module(params, x, ...) with params = module.init(key) "
                 f"(or its sub-dict for a child), got {type(params).__name__} as params")
+        if not isinstance(params, ParamsView):
+            # A call of its own (the outermost one, or a dict its parent rebuilt): this forward and
+            # every child below it see views that know their path, so a stateful layer can say
+            # where its new buffers go, and only an apply's views take them.
+            params = ParamsView(params, (), Call(collect=False))
         expected = _expected_entries(self)
         # Checked before forward, because a layer may read an optional entry with .get (Linear's
         # bias): a missing one would silently give a wrong number rather than a KeyError.
@@ -516,7 +456,14 @@ class Module(metaclass=_ModuleMeta):
     def apply(self, params: Mapping[str, Any], *args: Any, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         """``(module(params, *args, **kwargs), new_params)`` with running statistics updated.
 
-        The way to run a model containing ``BatchNorm`` in training mode.
+        The way to run a model containing ``BatchNorm`` in training mode. ``new_params`` is a new
+        tree with the structure, names, shapes and dtypes of ``params``, in which each buffer a
+        stateful layer recorded (:meth:`record_state`) is replaced at that layer's path; ``params``
+        is never changed. The state is in the arguments and the result only, so
+        ``jax.jit(model.apply, static_argnames="train")``, ``jax.vmap`` over stacked params and
+        ``tg.grad`` through ``apply`` all work, and a copied params tree gives the same result.
+        A layer called twice in one ``apply`` updates twice, the second call starting from the
+        first one's new statistics (as two PyTorch forward calls do).
 
         Example:
             >>> import tapegrad.nn as nn
@@ -525,27 +472,55 @@ class Module(metaclass=_ModuleMeta):
             >>> int(params["num_batches_tracked"])
             1
         """
-        with _StateStore() as store:
-            out = self(params, *args, **kwargs)
-        return out, store.merged(params)
+        if not isinstance(params, Mapping):
+            raise TypeError(f"{type(self).__name__}.apply(params, x, ...) takes params = module.init(key), "
+                            f"got {type(params).__name__} as params")
+        # A view (an apply inside a forward) starts a call of its own: its updates come back here.
+        root = params.raw if isinstance(params, ParamsView) else params
+        call = Call(collect=True)
+        out = self(ParamsView(root, (), call), *args, **kwargs)
+        call.collect = False  # a view kept past this apply has nowhere to put its updates: record_state raises
+        return out, call.merged(root)
 
-    def current_state(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
-        """For stateful layers: ``params`` with any updates this ``apply`` already recorded for it."""
-        store = self._require_store()
-        return store.current(params)
+    def current_state(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """For stateful layers: this module's ``params`` with the updates already recorded for it.
 
-    def record_state(self, params: Mapping[str, Any], new: dict[str, Any]) -> None:
-        """For stateful layers: record new buffer values; ``apply`` puts them into ``new_params``."""
-        self._require_store().record(params, new)
+        Within one :meth:`apply`, a layer called again sees its previous call's new buffers here;
+        outside ``apply`` (and for a dict that is not the view ``forward`` received) nothing has been
+        recorded, so the result is ``params`` itself, as a plain dict.
+        """
+        return params.current() if isinstance(params, ParamsView) else dict(params)
 
-    def _require_store(self) -> _StateStore:
-        store = _StateStore.active()
-        if store is None:
+    def record_state(self, params: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        """For stateful layers: record new values of buffers; ``apply`` puts them into ``new_params``.
+
+        ``params`` is the view this module's ``forward`` received, which knows its path; ``new``
+        maps names from :attr:`buffer_names` to values of the buffers' shapes and dtypes. Outside
+        :meth:`apply` there is nowhere to return them, so this raises rather than drop them.
+
+        Example:
+            >>> import tapegrad.nn as nn
+            >>> class Counter(nn.Module):
+            ...     buffer_names = ("calls",)
+            ...     def init_params(self, key):
+            ...         return {"calls": jnp.zeros((), jnp.int32)}
+            ...     def forward(self, params, x, *, train=True):
+            ...         if train:
+            ...             self.record_state(params, {"calls": self.current_state(params)["calls"] + 1})
+            ...         return x
+            >>> int(Counter().apply(Counter().init(0), 1.0)[1]["calls"])
+            1
+        """
+        if not isinstance(params, ParamsView) or not params.call.collect:
+            where = (f" (at {dotted(params.path)})" if isinstance(params, ParamsView)
+                     else " (given a plain dict, not the params its forward received)")
             raise RuntimeError(
-                f"{self!r} in training mode updates its running statistics, which must be returned: run "
-                "the model as `y, params = model.apply(params, x, train=True)`, or call it with "
-                "train=False to use the running statistics")
-        return store
+                f"{self!r}{where} in training mode updates its running statistics, which must be "
+                "returned, and it is not running under Module.apply: run the model as "
+                "`y, params = model.apply(params, x, train=True)`, or call it with train=False to use the "
+                "running statistics. Inside apply, pass each stateful child `params[name]` as received: a "
+                "params dict rebuilt in forward (or passed through a JAX transform) starts a call of its own")
+        params.record(type(self).__name__, tuple(self.buffer_names), new)
 
     # --- params helpers ------------------------------------------------------------------------
 

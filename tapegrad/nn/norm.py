@@ -2,8 +2,11 @@
 
 BatchNorm's running statistics are buffers stored in params under PyTorch's
 names. In training mode the layer records their new values (computed without
-gradient) and :meth:`Module.apply` returns them in ``new_params``; calling it in
-training mode any other way raises, so the update cannot be lost::
+gradient) at its path in the params tree (``Module.record_state``), and
+:meth:`Module.apply` returns them in ``new_params``; calling it in training mode
+any other way raises, so the update cannot be lost. A layer called twice in one
+``apply`` updates twice, each call starting from the statistics the previous one
+left, as in PyTorch::
 
     >>> import tapegrad.nn as nn, tapegrad.numpy as tnp
     >>> bn = nn.BatchNorm2d(3)
@@ -103,11 +106,12 @@ class _BatchNorm(Module):
         if not self.track_running_stats:  # batch statistics in both modes, nothing to update
             return _first(F.batch_norm(x, None, None, weight, bias, training=True,
                                        momentum=_float_momentum(self.momentum), eps=self.eps))
-        if not train:
-            return F.batch_norm(x, params["running_mean"], params["running_var"], weight, bias,
-                                training=False, momentum=_float_momentum(self.momentum), eps=self.eps)
-        # Training: state as already updated in this apply (a layer used twice updates twice, as torch).
+        # The buffers as already updated in this apply: a layer called twice updates twice, and an
+        # evaluation-mode call after a training-mode one uses the new statistics, as in PyTorch.
         state = self.current_state(params)
+        if not train:
+            return F.batch_norm(x, state["running_mean"], state["running_var"], weight, bias,
+                                training=False, momentum=_float_momentum(self.momentum), eps=self.eps)
         mean, var = state["running_mean"], state["running_var"]
         count = state["num_batches_tracked"] + 1
         if self.momentum is None:
