@@ -52,7 +52,7 @@ class Primitive:
         <Primitive my_sin>
     """
 
-    __slots__ = ("name", "impl", "vjps", "vjp_all", "save_args", "save_out", "multiple_results",
+    __slots__ = ("name", "impl", "vjps", "vjp_all", "vjp_each", "save_args", "save_out", "multiple_results",
                  "differentiable")
 
     def __init__(self, name: str, impl: Callable[..., Any], *, save_args: bool = True,
@@ -62,6 +62,7 @@ class Primitive:
         self.impl = impl
         self.vjps: Sequence[Rule | None] = ()
         self.vjp_all: Rule | None = None
+        self.vjp_each: Rule | None = None
         self.save_args = save_args
         self.save_out = save_out
         self.multiple_results = multiple_results
@@ -79,11 +80,32 @@ class Primitive:
         self.vjp_all = rule
         return self
 
+    def defvjp_each(self, rule: Rule) -> Primitive:
+        """One rule for any number of arguments: ``rule(i, g, out, *args, **params)`` is the cotangent
+        of argument ``i``, asked only for arguments that need one (variadic ops: concatenate, einsum)."""
+        self.vjp_each = rule
+        return self
+
+    def deflinear(self, transpose: Rule) -> Primitive:
+        """A primitive linear in its one argument: its VJP is ``transpose(g, x, **params)``, where ``x``
+        carries only the argument's shape and dtype (the tape keeps no array for it).
+
+        Example:
+            >>> import jax.numpy as jnp
+            >>> twice = Primitive("twice", lambda x: 2 * x, register=False).deflinear(lambda g, x: 2 * g)
+        """
+        self.save_args = False
+        self.vjps = (lambda g, out, x, **params: transpose(g, x, **params),)
+        return self
+
     def vjp(self, g: Any, entry: Entry) -> Sequence[Any]:
         """The cotangents of ``entry``'s arguments given its output cotangent ``g``."""
         args, params = entry.args, entry.params
         if self.vjp_all is not None:
             return self.vjp_all(g, entry.out, *args, **params)
+        if self.vjp_each is not None:
+            each, out = self.vjp_each, entry.out
+            return [None if aid is None else each(i, g, out, *args, **params) for i, aid in enumerate(entry.in_ids)]
         rules = self.vjps
         cts: list[Any] = []
         for i, aid in enumerate(entry.in_ids):
@@ -104,6 +126,25 @@ class Primitive:
         return f"<Primitive {self.name}>"
 
 
+def transpose_pair(p: Primitive, q: Primitive, p_to_q: Callable[..., dict], q_to_p: Callable[..., dict]) -> None:
+    """Declare linear primitives ``p`` and ``q`` each other's transpose: ``p``'s VJP is
+    ``q(g, **p_to_q(x, **params))`` and ``q``'s is ``p(g, **q_to_p(x, **params))``, where ``x`` is the
+    argument's shape and dtype (``sum_to``/``broadcast_to``, a pool's scatter and gather, ...)."""
+    p.deflinear(lambda g, x, **params: q(g, **p_to_q(x, **params)))
+    q.deflinear(lambda g, x, **params: p(g, **q_to_p(x, **params)))
+
+
+def top_trace(values: Sequence[Any]) -> Any:
+    """The innermost (highest) live level among ``values``' tracers, or None: where a primitive records."""
+    top = None
+    for a in values:
+        if type(a) is Tracer:
+            t = a.trace
+            if top is None or t.level > top.level:
+                top = t
+    return top
+
+
 def nondifferentiable(name: str, impl: Callable[..., Any], multiple_results: bool = False) -> Primitive:
     """Declare an op with no derivative (comparisons, floor, argmax, …).
 
@@ -115,12 +156,7 @@ def nondifferentiable(name: str, impl: Callable[..., Any], multiple_results: boo
 def bind(prim: Primitive, args: tuple, params: dict) -> Any:
     """Apply ``prim`` to ``args``, recording on the innermost live level among them."""
     # The hot path of the library: plain loops, no generators (each costs a frame).
-    top = None
-    for a in args:
-        if type(a) is Tracer:
-            t = a.trace
-            if top is None or t.level > top.level:
-                top = t
+    top = top_trace(args)
     if top is None:
         return _apply(prim, args, params)
     if not prim.differentiable:
@@ -243,8 +279,10 @@ def _sum_to_impl(x: Any, shape: tuple[int, ...]) -> Any:
     return jnp.reshape(x, shape)
 
 
-sum_to_p = Primitive("sum_to", _sum_to_impl, save_args=False)
-broadcast_to_p = Primitive("broadcast_to", lambda x, shape: jnp.broadcast_to(x, shape), save_args=False)
+sum_to_p = Primitive("sum_to", _sum_to_impl)
+broadcast_to_p = Primitive("broadcast_to", lambda x, shape: jnp.broadcast_to(x, shape))
+
+
 def _convert_impl(x, dtype):
     # Complex to real keeps the real part, as JAX's transpose of a real-to-complex cast does; taking
     # it explicitly avoids NumPy's ComplexWarning.
@@ -254,9 +292,9 @@ def _convert_impl(x, dtype):
 
 
 convert_p = Primitive("convert_element_type", _convert_impl, save_args=False)
-sum_to_p.defvjp(lambda g, out, x, shape: broadcast_to_p(g, shape=tuple(x.shape)))
-broadcast_to_p.defvjp(lambda g, out, x, shape: sum_to_p(g, shape=tuple(x.shape)))
-convert_p.defvjp(lambda g, out, x, dtype: convert_p(g, dtype=x.dtype))
+transpose_pair(sum_to_p, broadcast_to_p, lambda x, shape: {"shape": tuple(x.shape)},
+               lambda x, shape: {"shape": tuple(x.shape)})
+convert_p.deflinear(lambda g, x, dtype: convert_p(g, dtype=x.dtype))
 
 
 def unbroadcast(ct: Any, like: Any) -> Any:

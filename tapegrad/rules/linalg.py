@@ -153,15 +153,10 @@ def _einsum_impl(*operands, subscripts, precision, preferred_element_type, optim
                       preferred_element_type=preferred_element_type)
 
 
-class _Einsum(Primitive):
-    """Variadic contraction with explicit subscripts (no ellipsis); one rule for every operand."""
-
-    def vjp(self, g, entry):
-        ins, out = entry.params["subscripts"].split("->")
-        ins = ins.split(",")
-        prec = entry.params["precision"]
-        return [None if aid is None else _einsum_ct(g, entry.args, ins, out, i, prec)
-                for i, aid in enumerate(entry.in_ids)]
+def _einsum_vjp(i, g, out, *args, subscripts, precision, **params):
+    """Variadic contraction with explicit subscripts (no ellipsis): one rule for every operand."""
+    ins, result = subscripts.split("->")
+    return _einsum_ct(g, args, ins.split(","), result, i, precision)
 
 
 def _einsum_ct(g, args, ins, out, i, precision):
@@ -197,12 +192,10 @@ def _einsum_ct(g, args, ins, out, i, precision):
     return ct
 
 
-_einsum = _Einsum("einsum", _einsum_impl)
-_dot = _Einsum("dot", _einsum_impl)
-_vdot = _Einsum("vdot", _einsum_impl)
-_inner = _Einsum("inner", _einsum_impl)
-_outer = _Einsum("outer", _einsum_impl)
-_tensordot = _Einsum("tensordot", _einsum_impl)
+# One contraction primitive under the names users wrote, so that the tape reads as their code.
+_einsum, _dot, _vdot, _inner, _outer, _tensordot = (
+    Primitive(name, _einsum_impl).defvjp_each(_einsum_vjp)
+    for name in ("einsum", "dot", "vdot", "inner", "outer", "tensordot"))
 
 
 def _letters(n, start=0):

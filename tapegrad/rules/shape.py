@@ -210,17 +210,14 @@ def where(condition, x=None, y=None, /, *, size=None, fill_value=None):
     return _where(condition, x, y)
 
 
-class _Concatenate(Primitive):
-    """Variadic: one rule per position, generated on demand."""
-
-    def vjp(self, g, entry):
-        axis = entry.params["axis"]
-        sizes = [x.shape[axis] for x in entry.args]
-        pieces = split(g, np.cumsum(sizes)[:-1].tolist(), axis=axis)
-        return [p if i is not None else None for p, i in zip(pieces, entry.in_ids, strict=True)]
+def _concatenate_vjp(g, out, *xs, axis):
+    # One split gives every piece (the sweep drops those of constant arguments).
+    sizes = [x.shape[axis] for x in xs]
+    return split(g, np.cumsum(sizes)[:-1].tolist(), axis=axis)
 
 
-_concatenate = _Concatenate("concatenate", lambda *xs, axis: jnp.concatenate(xs, axis=axis), save_args=False)
+_concatenate = Primitive("concatenate", lambda *xs, axis: jnp.concatenate(xs, axis=axis),
+                         save_args=False).defvjp_all(_concatenate_vjp)
 
 
 def concatenate(arrays, axis=0, dtype=None):

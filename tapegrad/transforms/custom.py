@@ -14,7 +14,7 @@ from typing import Any
 from jax import lax
 from jax.tree_util import tree_flatten, tree_map, tree_unflatten
 
-from tapegrad.core.primitive import Primitive, record
+from tapegrad.core.primitive import Primitive, record, top_trace
 from tapegrad.core.tracer import Aval, Tracer
 from tapegrad.transforms.inputs import check_callable
 from tapegrad.transforms.reverse import vjp
@@ -75,10 +75,7 @@ class custom_vjp:
 
     def __call__(self, *args: Any) -> Any:
         leaves, in_tree = tree_flatten(args)
-        top = None
-        for a in leaves:
-            if type(a) is Tracer and (top is None or a.trace.level > top.level):
-                top = a.trace
+        top = top_trace(leaves)  # the level bind would record on
         if top is None:
             return self.fun(*args)
         if self.fwd is None or self.bwd is None:
