@@ -3,24 +3,26 @@
 Table-driven: a row per reduction with its jnp reference and input domain.
 Hypothesis draws the shape (scalars, size-0 and size-1 dims), the axis (None,
 int, negative, tuple), keepdims, the dtype and an array ``u`` in [-1, 1] that
-the row's domain maps to values. Products and cumulative products are also
-checked at exact zeros (one and two per slice).
+the row's domain maps to values. Every row runs canonical cases in float64 (orders 1
+and 2), in CI too: first several axes of a 3-d array, whose cotangent is broadcast back
+over both ends, and (an ``@example``) one axis with keepdims. Products and cumulative
+products are also checked at exact zeros (one and two per slice).
 """
 import jax
 import jax.numpy as jnp
 import jax.scipy.special as jsp
 import numpy as np
 import pytest
-from family_checks import check_against_jax
-from hypothesis import assume, given, settings
+from family_checks import REDUCTION_POOL, UNARY_SHAPE, canonical_first, canonical_u, check_against_jax, varied
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 import tapegrad as tg
 import tapegrad.numpy as tnp
 from tapegrad.testing import arrays, assert_vjp, shapes
 
-UNIFORM = arrays("float64", shapes(max_dims=3, max_side=2), elements=(-1, 1))
-DTYPES = st.sampled_from(["float32", "float64"])
+UNIFORM = arrays("float64", varied(REDUCTION_POOL, shapes(max_dims=3, max_side=2)), elements=(-1, 1))
+DTYPES = st.sampled_from(["float64", "float32"])  # float64 first: the first example is the canonical one
 
 
 def axes_for(ndim):
@@ -30,6 +32,13 @@ def axes_for(ndim):
     one = st.integers(-ndim, ndim - 1)
     many = st.lists(one, unique_by=lambda a: a % ndim, max_size=ndim).map(tuple)
     return st.one_of(st.none(), one, many)
+
+
+@st.composite
+def u_and_axis(draw, axes=axes_for):
+    """An array ``u`` of UNIFORM and an axis argument for it."""
+    u = draw(UNIFORM)
+    return u, draw(axes(u.ndim), label="axis")
 
 
 def _reduced(shape, axis):
@@ -66,14 +75,16 @@ REDUCTIONS = [
 
 @pytest.mark.parametrize("name,fn,ref,domain,need", REDUCTIONS, ids=[r[0] for r in REDUCTIONS])
 @settings(max_examples=3)
-@given(u=UNIFORM, dtype=DTYPES, keepdims=st.booleans(), data=st.data())
-def test_reduction_matches_jax(name, fn, ref, domain, need, u, dtype, keepdims, data):
+@given(ua=canonical_first((canonical_u((2, 3, 2)), (0, -1)), u_and_axis()), dtype=DTYPES, keepdims=st.booleans(),
+       ddof=st.sampled_from([0, 1]))
+@example(ua=(canonical_u(UNARY_SHAPE), 1), dtype="float64", keepdims=True, ddof=1)
+def test_reduction_matches_jax(name, fn, ref, domain, need, ua, dtype, keepdims, ddof):
+    u, axis = ua
     shape = u.shape
-    axis = data.draw(axes_for(len(shape)), label="axis")
     kw = {"axis": axis, "keepdims": keepdims}
-    if name in ("var", "std"):
-        kw["ddof"] = data.draw(st.sampled_from([0, 1]), label="ddof")
-        need = max(need, kw["ddof"] + 1)
+    if name in ("var", "std"):  # ddof is drawn for every row, used by these two
+        kw["ddof"] = ddof
+        need = max(need, ddof + 1)
     count, out_size = _reduced(shape, axis)
     # An empty output needs nothing, except from max/min, which reject any empty reduction.
     assume(count >= need or (out_size == 0 and name not in ("max", "min")))
@@ -84,12 +95,15 @@ def test_reduction_matches_jax(name, fn, ref, domain, need, u, dtype, keepdims, 
 SCANS = [("cumsum", tnp.cumsum, jnp.cumsum, WIDE), ("cumprod", tnp.cumprod, jnp.cumprod, NEAR_ONE)]
 
 
+def scan_axes(nd):
+    return st.none() | st.integers(-nd, nd - 1) if nd else st.none()
+
+
 @pytest.mark.parametrize("name,fn,ref,domain", SCANS, ids=[s[0] for s in SCANS])
 @settings(max_examples=3)
-@given(u=UNIFORM, dtype=DTYPES, data=st.data())
-def test_scan_matches_jax(name, fn, ref, domain, u, dtype, data):
-    nd = u.ndim
-    axis = data.draw(st.none() | st.integers(-nd, nd - 1) if nd else st.none(), label="axis")
+@given(ua=canonical_first((canonical_u((2, 3, 2)), -2), u_and_axis(scan_axes)), dtype=DTYPES)
+def test_scan_matches_jax(name, fn, ref, domain, ua, dtype):
+    u, axis = ua
     x = jnp.asarray(domain(u), dtype)
     check_against_jax(lambda v: fn(v, axis), lambda v: ref(v, axis), (x,), dtype)
 
