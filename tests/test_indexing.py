@@ -3,7 +3,9 @@
 Table-driven like ``test_shape.py``: each case draws an array from a shared
 pool of small shapes (XLA compiles per shape) and an index expression, and
 ``assert_vjp`` checks value, VJP against ``jax.vjp``, JVP against ``jax.jvp``,
-finite differences and the transpose identity; float64 at orders 1 and 2.
+finite differences and the transpose identity; float64 at orders 1 and 2. Each row
+also runs its fixed canonical case first (``CANONICAL``: float64, non-empty, broadcasting
+where the op broadcasts), in CI too.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from family_checks import check_case
+from family_checks import canonical_u, check_case
 from hypothesis import strategies as st
 
 import tapegrad as tg
@@ -150,9 +152,48 @@ CASES = {
 EXAMPLES = {"getitem_basic": 6, "getitem_array": 5}
 
 
+# ---- the canonical case of each row: fixed, non-empty, broadcasting where the op broadcasts --------
+
+def _canon(shapes_, op, ref=True):
+    """``op(m, *xs)`` with ``m`` tnp (checked) or jnp (the reference), on fixed distinct values in (-3, 3)."""
+    def build(dtype):
+        us = canonical_u(*shapes_)
+        us = (us,) if len(shapes_) == 1 else us
+        return (tuple(np.asarray(3 * u, dtype) for u in us), lambda *xs: op(tnp, *xs),
+                (lambda *xs: op(jnp, *xs)) if ref else None)
+    return build
+
+
+# Shapes of the pool above (XLA compiles each op once per shape).
+_I = np.array([[0, 1], [1, -1]])  # repeats: cotangents accumulate
+_J = np.array([2, 0])  # broadcasts against _I
+CANONICAL = {
+    "getitem_basic": _canon([(2, 1, 3)], lambda m, x: x[::-1, None, :, 1:]),
+    # Two index arrays, (2, 2) and (2,), broadcast together; a slice between them moves their axes first.
+    "getitem_array": _canon([(2, 1, 3)], lambda m, x: x[_I, :, _J]),
+    "getitem_mask": _canon([(2, 3)], lambda m, x: x[np.array([[True, False, True], [False, True, True]])]),
+    # Updates of shape (3,) broadcast over the rows they set, add to or multiply.
+    "at_set": _canon([(3, 3), (3,)], lambda m, x, y: x.at[np.array([2, -3])].set(y)),
+    "at_add": _canon([(3, 3), (3,)], lambda m, x, y: x.at[np.array([0, 2, 0])].add(y)),
+    "at_multiply": _canon([(3, 3), (3,)], lambda m, x, y: x.at[np.array([[0, 2], [0, 1]])].multiply(y),
+                          ref=False),
+    "at_get_modes": _canon([(2, 3)], lambda m, x: (x.at[np.array([-9, 1, 5])].get(mode="clip"),
+                                                   x.at[np.array([-9, 1, 5])].get(mode="fill", fill_value=0.5))),
+    "take": _canon([(3, 3)], lambda m, x: (m.take(x, _I, 1), m.take(x, np.array([4, -5, 1]), 0, mode="clip"),
+                                           m.take(x, np.array([[13, -1]]), None, mode="wrap"))),
+    # Indices (1, 1, 4) against x (2, 1, 3) along the last axis: they broadcast over the first.
+    "take_along_axis": _canon([(2, 1, 3)], lambda m, x: m.take_along_axis(x, np.array([[[0, 2, 2, -1]]]), -1)),
+    "sort": _canon([(3, 3)], lambda m, x: (m.sort(x, 0), m.sort(x, -1, descending=True), m.sort(x, None))),
+}
+
+
+def test_every_row_has_a_canonical_case():
+    assert set(CANONICAL) == set(CASES)
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_matches_jax_numpy(name):
-    check_case(CASES[name], EXAMPLES.get(name, 3), DTYPES)
+    check_case(CASES[name], EXAMPLES.get(name, 3), DTYPES, canonical=CANONICAL[name], key=name)
 
 
 @pytest.mark.parametrize("stable, descending", [(True, False), (True, True), (False, False)])
