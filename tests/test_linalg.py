@@ -4,19 +4,23 @@ finite differences (orders 1 and 2 in float64, order 1 in float32), on hypothesi
 Smooth ops take hypothesis-drawn values. Ops with kinks (max-type norms) or with derivatives that
 blow up near degenerate inputs (solvers, singular values) take inputs built to stay away from
 them: diagonally dominant or SPD matrices, prescribed well-separated singular values, magnitudes
-bounded away from 0, and ``assume`` on the gap between competing maxima.
+bounded away from 0, and ``assume`` on the gap between competing maxima. The products and norms
+also have a fixed canonical case each (``CANONICAL``: float64, orders 1 and 2, non-empty, batch
+dimensions that broadcast where the op broadcasts), which runs in CI whatever hypothesis draws;
+for the solvers and the singular-value norms, tests/test_ci_draws.py asserts that CI's draws check them so.
 """
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
+from family_checks import canonical_u, check_against_jax
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import tapegrad as tg
 import tapegrad.numpy as tnp
-from tapegrad.testing import arrays, assert_vjp, broadcastable_shapes, shapes
+from tapegrad.testing import arrays, broadcastable_shapes, shapes
 
 DTYPES = st.sampled_from(["float32", "float64"])
 # Each new shape costs XLA compiles of every op of the check (about 1 s), while a repeated shape
@@ -25,12 +29,8 @@ SIDE = st.sampled_from([1, 3])
 ELEMS = (-2, 2)
 
 
-def check(f, ref, args, dtype, order=None):
-    """Forward equal to ``ref`` (shape, dtype, values), then the full VJP/JVP oracle."""
-    got, want = f(*args), ref(*args)
-    for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want), strict=True):
-        assert g.shape == w.shape and g.dtype == w.dtype, (g.shape, g.dtype, w.shape, w.dtype)
-    assert_vjp(f, args, order=order or (2 if dtype == "float64" else 1), reference=ref)
+# The full VJP/JVP oracle (orders 1-2 in float64), then the output's shapes and dtypes against ref's.
+check = check_against_jax
 
 
 # ---- products ----------------------------------------------------------------------------
@@ -150,7 +150,7 @@ EINSUM = [
 
 def _einsum_shapes(draw, spec):
     ins = spec.split("->")[0].split(",")
-    sizes = {c: draw(SIDE) for c in set("".join(ins)) - {"."}}
+    sizes = {c: draw(SIDE) for c in sorted(set("".join(ins)) - {"."})}  # sorted: set order varies by process
     n_ell = sum("..." in s for s in ins)
     ells = iter(draw(broadcastable_shapes(n_ell, max_dims=2, max_side=2)) if n_ell else ())
     out = []
@@ -424,6 +424,12 @@ def test_svd_full_matrices_of_a_non_square_matrix():
     a = _separated_svals(np.random.RandomState(3), (), 3, 2, "float64")
     u, s, vh = tnp.linalg.svd(a)
     assert u.shape == (3, 3) and s.shape == (2,) and vh.shape == (2, 2)
+    # The values: jnp's singular values, orthogonal factors (U's third column completes the basis) that
+    # rebuild a. Their derivative is not defined (JAX raises NotImplementedError too; use full_matrices=False).
+    np.testing.assert_allclose(s, jnp.linalg.svd(a, compute_uv=False), rtol=1e-12)
+    np.testing.assert_allclose(u.T @ u, np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(vh @ vh.T, np.eye(2), atol=1e-12)
+    np.testing.assert_allclose((u[:, :2] * s) @ vh, a, atol=1e-12)
     with pytest.raises(NotImplementedError, match="full_matrices"):
         tg.grad(lambda x: tnp.sum(tnp.linalg.svd(x)[0]))(a)
 
@@ -469,3 +475,59 @@ def test_vmap_of_grad():
     f = lambda x: tnp.linalg.slogdet(x)[1] + tnp.linalg.norm(x, "nuc")  # noqa: E731
     g = lambda x: jnp.linalg.slogdet(x)[1] + jnp.linalg.norm(x, "nuc")  # noqa: E731
     np.testing.assert_allclose(jax.vmap(tg.grad(f))(a), jax.vmap(jax.grad(g))(a), rtol=1e-9)
+
+
+# ---- canonical cases: fixed, non-empty, float64 at orders 1 and 2, broadcasting batches ---------------
+
+def _distinct_magnitudes(shape, seed):
+    """Magnitudes 0.25 + 0.07 k for a permutation of k: all distinct (no ties for max-type norms)."""
+    rng = np.random.default_rng(seed)
+    n = int(np.prod(shape))
+    return (rng.choice([-1.0, 1.0], n) * (0.25 + 0.07 * rng.permutation(n))).reshape(shape)
+
+
+_X234 = _distinct_magnitudes((2, 3, 4), 0)
+_MAX_TYPE = [1, -1, np.inf, -np.inf]
+
+
+def _matrix_norms(m, x):
+    return (tuple(m.linalg.norm(x, o, (1, 2)) for o in [None, "fro"] + _MAX_TYPE)
+            + (m.linalg.norm(x, 1, (-1, 0), keepdims=True),))
+
+
+def _both(op):
+    return lambda *xs: op(tnp, *xs), lambda *xs: op(jnp, *xs)
+
+
+# name: (op(m, *args) with m tnp or jnp, args); batch dimensions (2, 1) and (5,) broadcast. The solvers (inv,
+# det, slogdet, solve, cholesky) and the singular-value norms have none: 5-20 s each op by op, and CI's draws of
+# test_inv_det_slogdet, test_solve, test_cholesky and test_matrix_norm check them non-empty in float64 at order
+# 2 (test_ci_draws asserts they still do).
+CANONICAL = {
+    "matmul": (lambda m, x, y: m.matmul(x, y), canonical_u((2, 1, 3, 4), (5, 4, 2))),
+    "dot": (lambda m, a, b: m.dot(a, b), canonical_u((2, 3), (4, 3, 2))),
+    "inner": (lambda m, a, b: m.inner(a, b), canonical_u((2, 3), (4, 3))),
+    "outer": (lambda m, a, b: m.outer(a, b), canonical_u((2, 3), (4,))),
+    "vdot": (lambda m, a, b: m.vdot(a, b), canonical_u((2, 3), (6,))),
+    "tensordot": (lambda m, a, b: m.tensordot(a, b, ([1, 2], [1, -3])), canonical_u((2, 3, 4), (4, 3, 5))),
+    "einsum": (lambda m, a, b: m.einsum("...ij,...jk->...ik", a, b), canonical_u((2, 1, 3, 4), (5, 4, 2))),
+    "vector_norms": (lambda m, x: tuple(m.linalg.norm(x, o, 1, keepdims=i % 2 == 0)
+                                        for i, o in enumerate(VECTOR_ORDS)), (_X234,)),
+    # (The singular-value norms 2, -2 and 'nuc': CI's draws of test_matrix_norm; test_ci_draws asserts it.)
+    "matrix_norms": (_matrix_norms, (_X234,)),
+    "norm_of_whole_array": (lambda m, x: (m.linalg.norm(x), m.linalg.norm(x, keepdims=True)), (_X234,)),
+}
+
+
+def test_canonical_max_type_norms_have_no_ties():
+    # Finite differences must not cross a tie between competing maxima (the precondition the drawn cases assume).
+    assert _top_gap(np.abs(_X234), 1, True) > 0.05 and _top_gap(np.abs(_X234), 1, False) > 0.05
+    for r, c in [(1, 2), (2, 1), (2, 0)]:  # (summed axis, maximised axis) of the cases above
+        sums = np.abs(_X234).sum(axis=r, keepdims=True)
+        assert _top_gap(sums, c, True) > 0.05 and _top_gap(sums, c, False) > 0.05, (r, c)
+
+
+@pytest.mark.parametrize("name", sorted(CANONICAL))
+def test_canonical_matches_jax(name):
+    op, args = CANONICAL[name]
+    check(*_both(op), tuple(np.asarray(a, "float64") for a in args), "float64")
