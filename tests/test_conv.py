@@ -237,12 +237,7 @@ def _window_in_padding(case):
     return False
 
 
-@settings(max_examples=12)
-@given(pool_cases(with_dilation=True))
-def test_max_pool2d_matches_torch(case):
-    # Such windows give -inf in both, but torch's backward then writes the gradient past
-    # the end of the plane (into the next channel); they are tested on their own below.
-    assume(not _window_in_padding(case))
+def _check_max_pool_vs_torch(case):
     x, rng = _pool_input(case)
     kw = dict(kernel_size=case["k"], stride=case["stride"], padding=case["p"], dilation=case["d"],
               ceil_mode=case["ceil_mode"])
@@ -257,11 +252,7 @@ def test_max_pool2d_matches_torch(case):
     _close(gx, tx.grad)  # ties: the whole gradient goes to the first maximum, as torch
 
 
-@settings(max_examples=40, deadline=None)
-@given(pool_cases(with_dilation=True))
-def test_max_pool2d_forward_picks_torchs_element(case):
-    # Forward only (cheap, so many examples): the value, its sign and the index of the element
-    # chosen, with ties among NaN, -inf and signed zeros, any stride, padding, dilation, ceil mode.
+def _check_max_pool_forward_vs_torch(case):
     x, _ = _pool_input(case)
     kw = dict(kernel_size=case["k"], stride=case["stride"], padding=case["p"], dilation=case["d"],
               ceil_mode=case["ceil_mode"])
@@ -273,9 +264,7 @@ def test_max_pool2d_forward_picks_torchs_element(case):
         np.testing.assert_array_equal(np.asarray(idx), tidx.numpy())
 
 
-@settings(max_examples=12)
-@given(pool_cases(with_dilation=False), st.booleans(), st.sampled_from([None, 1, 5]))
-def test_avg_pool2d_matches_torch(case, count_include_pad, divisor_override):
+def _check_avg_pool_vs_torch(case, count_include_pad, divisor_override):
     x, rng = _pool_input(case)
     kw = dict(kernel_size=case["k"], stride=case["stride"], padding=case["p"], ceil_mode=case["ceil_mode"],
               count_include_pad=count_include_pad, divisor_override=divisor_override)
@@ -287,6 +276,29 @@ def test_avg_pool2d_matches_torch(case, count_include_pad, divisor_override):
     (gx,) = vjp_fn(jnp.asarray(ct))
     tout.backward(torch.tensor(ct))
     _close(gx, tx.grad)
+
+
+@settings(max_examples=12)
+@given(pool_cases(with_dilation=True))
+def test_max_pool2d_matches_torch(case):
+    # Such windows give -inf in both, but torch's backward then writes the gradient past
+    # the end of the plane (into the next channel); they are tested on their own below.
+    assume(not _window_in_padding(case))
+    _check_max_pool_vs_torch(case)
+
+
+@settings(max_examples=40, deadline=None)
+@given(pool_cases(with_dilation=True))
+def test_max_pool2d_forward_picks_torchs_element(case):
+    # Forward only (cheap, so many examples): the value, its sign and the index of the element
+    # chosen, with ties among NaN, -inf and signed zeros, any stride, padding, dilation, ceil mode.
+    _check_max_pool_forward_vs_torch(case)
+
+
+@settings(max_examples=12)
+@given(pool_cases(with_dilation=False), st.booleans(), st.sampled_from([None, 1, 5]))
+def test_avg_pool2d_matches_torch(case, count_include_pad, divisor_override):
+    _check_avg_pool_vs_torch(case, count_include_pad, divisor_override)
 
 
 def test_max_pool2d_ties_route_to_first_maximum():

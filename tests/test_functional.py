@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from family_checks import check_against_jax
 
 import tapegrad as tg
 import tapegrad.nn.functional as F
@@ -414,3 +415,36 @@ def test_second_order(name):
     # VJPs) their own tests cover; conv and pooling check both modes in test_conv.py.
     fun, args = SECOND_ORDER[name]
     tg.check_grads(fun, args, order=2, modes=("rev",))
+
+
+# ---- nn.functional's own primitives (relu, log_softmax, weighted_sum) against jax, both modes -----------
+
+_T = np.array([[0, 2, 1, 2], [1, -100, 0, 0]])  # targets of a (2, 3, 4) input, class axis 1; one ignored
+_W = np.array([0.5, 2.0, 1.25])
+
+
+def _nll_ref(reduction):
+    def ref(x):  # -w[t] x[t] over the kept targets; 'mean' divides by their total weight, as torch
+        valid = _T != -100
+        t = np.where(valid, _T, 0)
+        picked = jnp.take_along_axis(x, t[:, None], 1)[:, 0]
+        w_t = np.where(valid, _W[t], 0.0)
+        loss = -w_t * picked
+        return jnp.sum(loss) / np.sum(w_t) if reduction == "mean" else loss
+    return ref
+
+
+PRIMITIVES = {
+    # relu's kink at 0 stays out of reach of finite differences: values at least 0.2 from it.
+    "relu": (F.relu, jax.nn.relu, np.sign(_r64(2, 3)) * (0.2 + np.abs(_r64(2, 3)))),
+    "log_softmax": (lambda x: F.log_softmax(x, dim=1), lambda x: jax.nn.log_softmax(x, axis=1), _r64(2, 3, 4)),
+    # weighted_sum over everything ('mean') and along the class axis ('none').
+    "weighted_sum_mean": (lambda x: F.nll_loss(x, _T, _W), _nll_ref("mean"), _r64(2, 3, 4)),
+    "weighted_sum_none": (lambda x: F.nll_loss(x, _T, _W, reduction="none"), _nll_ref("none"), _r64(2, 3, 4)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PRIMITIVES))
+def test_primitives_match_jax_to_second_order(name):
+    fn, ref, x = PRIMITIVES[name]
+    check_against_jax(fn, ref, (x,), "float64")
