@@ -121,7 +121,6 @@ PENDING = {
       for n in NAMES[f"tapegrad.scipy.{m}"].split()),
     *(f"tapegrad.nn.{n}" for n in "relu gelu silu softplus softmax log_softmax one_hot".split()),
     # issue 14 (control flow, vmap, recurrent layers)
-    "tapegrad.vmap", "tapegrad.lax", *(f"tapegrad.lax.{n}" for n in NAMES["tapegrad.lax"].split()),
     "tapegrad.nn.RNN", "tapegrad.nn.LSTM", "tapegrad.nn.GRU",
     # issue 15 (optimizers and schedulers)
     *(f"tapegrad.optim.{n}" for n in "Adagrad Adadelta Adamax NAdam RAdam lr_scheduler".split()),

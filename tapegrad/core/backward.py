@@ -82,8 +82,11 @@ def sweep(entries: list, seeds: dict[int, Any], consume: bool = False, check: bo
             gs = [None if i is None else cts.pop(i, None) for i in e.out_ids]
             if all(g is None for g in gs):
                 continue
-            g: Any = tuple(_zeros(a) if g is None and i is not None else g
-                           for g, i, a in zip(gs, e.out_ids, e.out_avals))
+            if prim.symbolic_zeros:
+                g: Any = tuple(gs)
+            else:
+                g = tuple(_zeros(a) if g is None and i is not None else g
+                          for g, i, a in zip(gs, e.out_ids, e.out_avals))
         else:
             g = cts.pop(e.out_ids[0], None)
             if g is None:

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from tapegrad.core import debug
+from tapegrad.core import capture, debug
 from tapegrad.core.source import format_where_long, mark_located, user_frame
 from tapegrad.core.tape import Entry
 from tapegrad.core.tracer import Aval, Tracer
@@ -53,11 +53,11 @@ class Primitive:
     """
 
     __slots__ = ("name", "impl", "vjps", "vjp_all", "vjp_each", "save_args", "save_out", "multiple_results",
-                 "differentiable")
+                 "differentiable", "symbolic_zeros")
 
     def __init__(self, name: str, impl: Callable[..., Any], *, save_args: bool = True,
                  save_out: bool = False, multiple_results: bool = False, differentiable: bool = True,
-                 register: bool = True) -> None:
+                 register: bool = True, symbolic_zeros: bool = False) -> None:
         self.name = name
         self.impl = impl
         self.vjps: Sequence[Rule | None] = ()
@@ -67,6 +67,9 @@ class Primitive:
         self.save_out = save_out
         self.multiple_results = multiple_results
         self.differentiable = differentiable
+        # A multi-output rule that takes None for an output without cotangent (instead of zeros):
+        # a loop's stacked residual outputs never receive one, and must not be materialised.
+        self.symbolic_zeros = symbolic_zeros
         if register:
             REGISTRY[name] = self
 
@@ -156,6 +159,8 @@ def nondifferentiable(name: str, impl: Callable[..., Any], multiple_results: boo
 def bind(prim: Primitive, args: tuple, params: dict) -> Any:
     """Apply ``prim`` to ``args``, recording on the innermost live level among them."""
     # The hot path of the library: plain loops, no generators (each costs a frame).
+    if capture.active:  # inside a loop body: captured tracers stand for the loop's inputs
+        args = capture.substitute(args)
     top = top_trace(args)
     if top is None:
         return _apply(prim, args, params)

@@ -13,13 +13,22 @@ independently.
 from __future__ import annotations
 
 import itertools
+import os
+import sys
 import threading
 from typing import Any
+
+import jax
 
 from tapegrad.core.tape import Aval, Tape
 
 _levels = itertools.count(1)  # next() on a count is atomic under the GIL
 _local = threading.local()
+
+
+def new_level_boundary() -> int:
+    """A level number above every trace that exists now and below every trace made later."""
+    return next(_levels)
 
 
 def trace_stack() -> list[Trace]:
@@ -67,15 +76,43 @@ class Trace:
             stack.remove(self)
 
 
+# JAX's control flow and transforms, by the code name of their frames, and tapegrad's spelling.
+_JAX_TRANSFORMS = {"scan": "tg.lax.scan", "cond": "tg.lax.cond", "switch": "tg.lax.switch",
+                   "fori_loop": "tg.lax.fori_loop", "while_loop": "tg.lax.while_loop", "map": "tg.lax.map",
+                   "vmap_f": "tg.vmap", "fun_remat": "tg.checkpoint", "remat": "tg.checkpoint",
+                   "checkpoint": "tg.checkpoint"}
+_JAX_DIR = os.path.dirname(os.path.abspath(jax.__file__)) + os.sep
+
+
+def _enclosing_jax_transform() -> str | None:
+    """The tapegrad spelling of the outermost JAX loop/transform on the stack (e.g. 'tg.lax.scan')."""
+    found = None
+    f = sys._getframe(1)
+    while f is not None:
+        if f.f_code.co_filename.startswith(_JAX_DIR) and f.f_code.co_name in _JAX_TRANSFORMS:
+            found = _JAX_TRANSFORMS[f.f_code.co_name]
+        f = f.f_back
+    return found
+
+
+def _hint() -> str:
+    spelled = _enclosing_jax_transform()
+    if spelled is not None:
+        return (f"; JAX's control flow and transforms cannot carry tapegrad values: use {spelled} (tg.lax.scan, "
+                "tg.lax.cond, tg.lax.switch, tg.lax.fori_loop, tg.lax.while_loop, tg.lax.map, tg.vmap, "
+                "tg.checkpoint), or differentiate through JAX's with tg.from_jax(fun)")
+    return ""
+
+
 class _TracerMeta(type):
     # JAX's own errors print `type(x)` when a tracer reaches plain jax.numpy;
-    # this makes every one of those messages point the user to tnp.
+    # this makes every one of those messages point the user to tnp (or tg.lax, inside a JAX loop).
     def __repr__(cls) -> str:
         return (
             "<class 'tapegrad.Tracer'> (a tapegrad Tracer reached plain jax.numpy/numpy, which would "
             "lose its gradient: call the same function from tapegrad.numpy, e.g. "
             "`import tapegrad.numpy as tnp; tnp.sin(x)`, or wrap a JAX function you cannot port, "
-            "`tg.from_jax(fun)(x)`)"
+            f"`tg.from_jax(fun)(x)`{_hint()})"
         )
 
 
@@ -146,7 +183,7 @@ class Tracer(metaclass=_TracerMeta):
             "array, which would silently drop its gradient. Use the tapegrad.numpy (tnp) function "
             "instead; for a JAX function tapegrad does not mirror (an optax loss, a Flax model, your "
             "own jitted helper) wrap it with tg.from_jax(fun), whose derivatives come from JAX; or "
-            "tg.stop_gradient(x) if you mean to drop the gradient."
+            f"tg.stop_gradient(x) if you mean to drop the gradient{_hint()}."
         )
 
     def __repr__(self) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from jax import lax
 from jax.tree_util import tree_flatten, tree_map, tree_unflatten
 
+from tapegrad.core import capture
 from tapegrad.core.primitive import Primitive, record, top_trace
 from tapegrad.core.tracer import Aval, Tracer
 from tapegrad.transforms.inputs import check_callable
@@ -75,6 +76,8 @@ class custom_vjp:
 
     def __call__(self, *args: Any) -> Any:
         leaves, in_tree = tree_flatten(args)
+        if capture.active:  # inside a loop body, as bind does
+            leaves = list(capture.substitute(tuple(leaves)))
         top = top_trace(leaves)  # the level bind would record on
         if top is None:
             return self.fun(*args)

@@ -7,6 +7,7 @@ sync. It costs about two reverse passes; ``jacfwd`` amortises it over columns.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,16 @@ from tapegrad.core.tracer import Tracer
 from tapegrad.transforms.inputs import check_callable
 from tapegrad.transforms.reverse import vjp_jax
 
+_local = threading.local()
+
+
+def linearizing() -> bool:
+    """Whether a VJP is being traced only to be transposed (its values are never read).
+
+    A primitive whose VJP may not be evaluated (a while loop's) returns placeholders then.
+    """
+    return getattr(_local, "depth", 0) > 0
+
 
 def linearize_forward(fun: Callable, *primals: Any) -> tuple[Any, Callable]:
     """``(out, jvp_fn)`` with ``jvp_fn(*tangents) = J @ tangents`` (reusable, like ``vjp_fn``)."""
@@ -26,7 +37,11 @@ def linearize_forward(fun: Callable, *primals: Any) -> tuple[Any, Callable]:
     # (PyTorch's conjugated VJP would give conj(J) t for non-holomorphic functions).
     out, vjp_fn = vjp_jax(fun, *primals)
     zero_ct = tree_map(lambda o: jnp.zeros(o.shape, o.dtype), out)
-    _, transpose_fn = vjp_jax(vjp_fn, zero_ct)
+    _local.depth = getattr(_local, "depth", 0) + 1
+    try:
+        _, transpose_fn = vjp_jax(vjp_fn, zero_ct)  # traced for its linear structure only
+    finally:
+        _local.depth -= 1
 
     def jvp_fn(*tangents: Any) -> Any:
         return transpose_fn(tuple(tangents))[0]
