@@ -110,6 +110,7 @@ def checkpoint(fun: Callable) -> Callable:
     wrapped = custom_vjp(fun)
     wrapped.prim.name = f"checkpoint[{getattr(fun, '__name__', 'fun')}]"
     wrapped.defvjp(lambda *args: (fun(*args), args), lambda args, g: vjp(fun, *args)[1](g))
+    wrapped.checkpointed = fun  # tg.lax.scan recomputes such a body per step instead of saving its residuals
     return wrapped
 
 
