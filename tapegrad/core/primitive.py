@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from tapegrad.core import capture, debug
+from tapegrad.core import capture, debug, scope
 from tapegrad.core.source import format_where_long, mark_located, user_frame
 from tapegrad.core.tape import Entry
 from tapegrad.core.tracer import Aval, Tracer
@@ -238,7 +238,7 @@ def record(top: Any, prim: Primitive, in_ids: tuple, saved: tuple, out: Any, par
         out_ids = (i,)
         out_avals = ((tuple(out.shape), dtype),)
     top.tape.entries.append(Entry(prim, in_ids, out_ids, saved, out if prim.save_out else None,
-                                  params, out_avals, user_frame(2)))
+                                  params, out_avals, user_frame(2), scope.current()))
     return result
 
 

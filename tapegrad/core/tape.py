@@ -64,9 +64,10 @@ class Entry:
     does not. The backward sweep drops them once it has passed this entry.
     """
 
-    __slots__ = ("prim", "in_ids", "out_ids", "args", "out", "params", "out_avals", "where")
+    __slots__ = ("prim", "in_ids", "out_ids", "args", "out", "params", "out_avals", "where", "scope")
 
-    def __init__(self, prim, in_ids, out_ids, args, out, params, out_avals, where: Where) -> None:
+    def __init__(self, prim, in_ids, out_ids, args, out, params, out_avals, where: Where,
+                 scope: tuple[str, ...] = ()) -> None:
         self.prim = prim
         self.in_ids = in_ids
         self.out_ids = out_ids
@@ -75,6 +76,7 @@ class Entry:
         self.params = params
         self.out_avals = out_avals
         self.where = where
+        self.scope = scope  # the user-level functions that were running (core.scope), outermost first
 
     def saved(self) -> list[tuple[str, Any]]:
         """The arrays this entry keeps alive for its VJP rule, as (role, value) pairs: arguments and
