@@ -37,16 +37,17 @@ def varied(pool, strategy):
     return st.one_of(st.sampled_from(pool), strategy)
 
 
-def canonical_first(value, strategy):
-    """``value`` in the first example hypothesis runs, then ``strategy``'s draws.
+def canonical_first(value, strategy, dtypes):
+    """Pairs ``(input, dtype)``: ``(value, "float64")`` in the first example hypothesis runs, then draws
+    of ``strategy`` and ``dtypes``.
 
     Hypothesis starts every test, in CI and locally, with its simplest example: ``one_of``'s simplest
-    is its first branch's, ``just``'s its value. (With ``sampled_from(["float64", ...])`` for the dtype,
-    that first example is the canonical float64 case.) Unlike an ``@example`` it takes one of the
-    ``max_examples``, not one more; ``test_ci_draws`` checks that CI still runs it.
+    is its first branch's, ``just``'s its value. Unlike an ``@example`` it takes one of the
+    ``max_examples``, not one more, and the draws keep ``dtypes``' own leaning (float32 first: the
+    cheaper first-order checks); ``test_ci_draws`` checks that CI still runs the canonical case.
     """
     from hypothesis import strategies as st
-    return st.one_of(st.just(value), strategy)
+    return st.one_of(st.just((value, "float64")), st.tuples(strategy, dtypes))
 
 
 def canonical_u(*shapes, seed: int = 0):

@@ -27,7 +27,8 @@ import tapegrad.numpy as tnp
 from tapegrad.testing import arrays, shapes
 
 UNIFORM = arrays("float64", varied(UNARY_POOL, shapes(max_dims=2, max_side=2)), elements=(-1, 1))
-DTYPES = st.sampled_from(["float64", "float32"])  # float64 first: the first example is the canonical one
+SMALL = arrays("float64", shapes(max_dims=2, max_side=2), elements=(-1, 1))  # 25 Hessians below: kept small
+DTYPES = st.sampled_from(["float32", "float64"])
 
 
 def _sign(u):
@@ -72,8 +73,9 @@ UNARY = [
 
 @pytest.mark.parametrize("name,fn,ref,domain", UNARY, ids=[r[0] for r in UNARY])
 @settings(max_examples=2)
-@given(u=canonical_first(canonical_u(UNARY_SHAPE), UNIFORM), dtype=DTYPES)
-def test_unary_matches_jax(name, fn, ref, domain, u, dtype):
+@given(case=canonical_first(canonical_u(UNARY_SHAPE), UNIFORM, DTYPES))
+def test_unary_matches_jax(name, fn, ref, domain, case):
+    u, dtype = case
     x = jnp.asarray(domain(u), dtype=dtype)
     check_against_jax(fn, ref, (x,), dtype)
 
@@ -175,7 +177,7 @@ COMPLEX_OPS = {
 
 
 @settings(deadline=None)
-@given(name=st.sampled_from(sorted(COMPLEX_OPS)), x=UNIFORM,
+@given(name=st.sampled_from(sorted(COMPLEX_OPS)), x=SMALL,
        c=st.complex_numbers(min_magnitude=0.5, max_magnitude=2, allow_nan=False, allow_infinity=False))
 def test_complex_intermediates_match_jax(name, x, c):
     x = np.asarray(x) + 0.1
