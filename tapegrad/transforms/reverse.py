@@ -186,8 +186,8 @@ def _value_and_grad(fun: Callable, argnums: int | Sequence[int], has_aux: bool, 
                 f"tg.{who}: grad requires a scalar output (one element), but the function returned "
                 f"{'shape ' + str(shapes[0]) if len(shapes) == 1 else str(len(shapes)) + ' outputs ' + str(shapes)}. "
                 "For a larger output use tg.vjp(f, x) and call vjp_fn(cotangent) with a cotangent shaped "
-                "like the output (as PyTorch's out.backward(gradient); its backward() with no gradient "
-                "also takes only one-element outputs).")
+                "like the output, as PyTorch's out.backward(gradient) (PyTorch: grad can be implicitly "
+                "created only for scalar outputs).")
         value = traced.out_values[0]
         if holomorphic:
             if not jnp.issubdtype(value.dtype, jnp.inexact):
