@@ -23,11 +23,12 @@ __all__ = [
 ]
 from tapegrad.checking import check_grads  # noqa: E402
 from tapegrad.debugging import debug_nans  # noqa: E402
-from tapegrad import lax  # noqa: E402
+from tapegrad import config, lax  # noqa: E402
 from tapegrad.interop import from_jax  # noqa: E402
 from tapegrad.lax import vmap  # noqa: E402
 from tapegrad.io import load, save  # noqa: E402
 from tapegrad.viz import draw_graph  # noqa: E402
 from tapegrad import data, nn, optim  # noqa: E402
 
-__all__ += ["check_grads", "data", "debug_nans", "draw_graph", "from_jax", "lax", "load", "nn", "optim", "save", "vmap"]
+__all__ += ["check_grads", "config", "data", "debug_nans", "draw_graph", "from_jax", "lax", "load", "nn", "optim",
+            "save", "vmap"]

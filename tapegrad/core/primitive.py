@@ -20,6 +20,7 @@ import numpy as np
 from jax import lax
 
 from tapegrad.core import capture, debug, scope
+from tapegrad.core import tracer as tracer_module
 from tapegrad.core.source import format_where_long, mark_located, user_frame
 from tapegrad.core.tape import Entry
 from tapegrad.core.tracer import Aval, Tracer
@@ -165,7 +166,8 @@ def bind(prim: Primitive, args: tuple, params: dict) -> Any:
     if top is None:
         return _apply(prim, args, params)
     if not prim.differentiable:
-        return bind(prim, tuple(a.primal() if type(a) is Tracer else a for a in args), params)
+        # A plain result handed back from the tape's values: computed now if pending (see set_deferral).
+        return _concrete(bind(prim, tuple(a.primal() if type(a) is Tracer else a for a in args), params))
     if not top.alive:
         raise leaked_tracer_error(prim, top)
 
@@ -183,7 +185,7 @@ def bind(prim: Primitive, args: tuple, params: dict) -> Any:
             nested = True
         vals.append(v)
     vals = tuple(vals)
-    out = bind(prim, vals, params) if nested else _apply(prim, vals, params)
+    out = bind(prim, vals, params) if nested else _apply(prim, vals, params, recording=True)
 
     if prim.save_args:
         saved = vals
@@ -192,7 +194,41 @@ def bind(prim: Primitive, args: tuple, params: dict) -> Any:
     return record(top, prim, tuple(in_ids), saved, out, params)
 
 
-def _apply(prim: Primitive, args: tuple, params: dict) -> Any:
+# Deferred execution (tapegrad.accel.lazy registers it): fn(prim, args, params, recording) returns
+# the pending outputs, or NotImplemented to run the primitive now; `lazy_type` is its value type.
+_defer: Callable[..., Any] | None = None
+_lazy_type: type | None = None
+
+
+def set_deferral(fn: Callable[..., Any] | None, lazy_type: type | None) -> None:
+    """Install (or, with None, remove) deferred execution of primitives: the forward-dispatch hook."""
+    global _defer, _lazy_type
+    _defer, _lazy_type = fn, lazy_type
+    tracer_module.set_lazy_type(lazy_type)
+
+
+def _concrete(out: Any) -> Any:
+    """``out`` with pending values computed: plain arrays never leave the tape pending."""
+    lt = _lazy_type
+    if lt is None:
+        return out
+    if type(out) is lt:
+        return out.force()
+    if type(out) in (tuple, list) and any(type(o) is lt for o in out):
+        return type(out)(o.force() if type(o) is lt else o for o in out)
+    return out
+
+
+def concrete_tree(tree: Any) -> Any:
+    """``tree`` with every pending leaf computed (one segment run): what transforms hand back."""
+    if _lazy_type is None:
+        return tree
+    import jax
+
+    return jax.tree_util.tree_map(_concrete, tree)
+
+
+def _apply(prim: Primitive, args: tuple, params: dict, recording: bool = False) -> Any:
     """``prim.impl`` on values that hold no tracer of any level."""
     for a in args:
         if type(a) is np.ndarray:
@@ -200,6 +236,15 @@ def _apply(prim: Primitive, args: tuple, params: dict) -> Any:
             # with NumPy's semantics (an out-of-bounds index raises): tnp always returns JAX arrays.
             args = tuple(jnp.asarray(a.copy()) if type(a) is np.ndarray else a for a in args)  # copy: see bind
             break
+    if _defer is not None:
+        try:
+            out = _defer(prim, args, params, recording)
+        except (TypeError, ValueError, IndexError) as e:
+            raise op_error(prim, args, params, e) from e
+        if out is not NotImplemented:
+            return out
+        lt = _lazy_type
+        args = tuple(a.force() if type(a) is lt else a for a in args)  # run now: pending inputs first
     try:
         out = prim.impl(*args, **params)
     except (TypeError, ValueError, IndexError) as e:
@@ -223,7 +268,7 @@ def record(top: Any, prim: Primitive, in_ids: tuple, saved: tuple, out: Any, par
                 results.append(t)
                 out_ids.append(t.id)
             else:
-                results.append(o)
+                results.append(_concrete(o))
                 out_ids.append(None)
         out_ids = tuple(out_ids)
         out_avals = tuple((tuple(o.shape), o.dtype) for o in out)
@@ -231,7 +276,7 @@ def record(top: Any, prim: Primitive, in_ids: tuple, saved: tuple, out: Any, par
     else:
         dtype = out.dtype
         if dtype not in INEXACT:
-            return out
+            return _concrete(out)
         i = top._next_id  # Trace.new_id, inlined
         top._next_id = i + 1
         result = Tracer(out, top, i)

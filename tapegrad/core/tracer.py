@@ -26,6 +26,14 @@ _levels = itertools.count(1)  # next() on a count is atomic under the GIL
 _local = threading.local()
 
 
+_lazy_type: type | None = None  # pending values (tapegrad.accel.lazy): computed when read
+
+
+def set_lazy_type(t: type | None) -> None:
+    global _lazy_type
+    _lazy_type = t
+
+
 def new_level_boundary() -> int:
     """A level number above every trace that exists now and below every trace made later."""
     return next(_levels)
@@ -160,10 +168,12 @@ class Tracer(metaclass=_TracerMeta):
     __hash__ = object.__hash__
 
     def primal(self) -> Any:
-        """The raw JAX array underneath every level (no gradient)."""
+        """The raw JAX array underneath every level (no gradient); a pending value is computed."""
         v = self.value
         while type(v) is Tracer:
             v = v.value
+        if type(v) is _lazy_type:
+            v = v.force()
         return v
 
     # Concrete conversions are explicit escapes from differentiation, as

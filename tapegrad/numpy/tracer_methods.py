@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax.numpy as jnp
 import numpy as np
 
 import tapegrad.numpy as tnp
-from tapegrad.core.primitive import Primitive
+from tapegrad.accel.lazy import LazyArray
+from tapegrad.core.primitive import Primitive, nondifferentiable
 from tapegrad.core.tracer import Tracer
 from tapegrad.rules.indexing import IndexUpdateHelper
 
@@ -99,5 +101,21 @@ def _as_method(fn):
     return fn
 
 
+# Bitwise/logical operators: a tracer is never boolean or integer, but a pending comparison is.
+_and = nondifferentiable("bitwise_and", jnp.bitwise_and)
+_or = nondifferentiable("bitwise_or", jnp.bitwise_or)
+_xor = nondifferentiable("bitwise_xor", jnp.bitwise_xor)
+_invert = nondifferentiable("invert", jnp.invert)
+LAZY_ONLY = {
+    "__and__": _and, "__rand__": _swap(_and), "__or__": _or, "__ror__": _swap(_or),
+    "__xor__": _xor, "__rxor__": _swap(_xor), "__invert__": _invert,
+}
+for _name, _fn in LAZY_ONLY.items():
+    setattr(LazyArray, _name, _as_method(_fn))
+
 for _name, _fn in METHODS.items():
     setattr(Tracer, _name, _as_method(_fn))
+    # Pending values (tapegrad.accel.lazy) take the same methods, so rule code on them stays pending;
+    # `__setitem__` and the iteration error keep their Tracer wording, and are left out.
+    if _name not in ("__setitem__", "__iter__"):
+        setattr(LazyArray, _name, _as_method(_fn))

@@ -10,6 +10,7 @@ import numpy as np
 from jax.tree_util import tree_flatten, tree_map, tree_unflatten
 
 from tapegrad.core.backward import backward
+from tapegrad.core.primitive import concrete_tree
 from tapegrad.core.source import call_located
 from tapegrad.core.tracer import Trace
 from tapegrad.rules.elementwise import conj
@@ -41,7 +42,7 @@ class _Traced:
                 raise TypeError(f"tg.{who}(..., has_aux=True): the function must return a pair "
                                 f"(output, aux), got {type(out).__name__}")
             out, aux = out
-            self.aux = strip(trace, aux)
+            self.aux = concrete_tree(strip(trace, aux))
         else:
             self.aux = None
         self.trace = trace
@@ -53,6 +54,7 @@ class _Traced:
         trace.tape.outputs = [(i, None, None) for i in self.out_ids]
 
     def outputs(self) -> Any:
+        self.out_values = list(concrete_tree(self.out_values))  # results are arrays, never pending
         return tree_unflatten(self.out_tree, self.out_values)
 
     def pull_back(self, ct_leaves: Sequence[Any], consume: bool, pytorch: bool = True) -> Any:
@@ -73,7 +75,9 @@ class _Traced:
         grads = [cts.get(t.id) for t in self.in_leaves]
         grads = [zeros_like(t.value) if g is None else (_conj(g) if pytorch else g)
                  for g, t in zip(grads, self.in_leaves)]
-        return tree_unflatten(self.in_tree, grads)
+        # With the primal outputs: forward and backward run as one program (tapegrad.accel.lazy).
+        grads, self.out_values = concrete_tree((grads, self.out_values))
+        return tree_unflatten(self.in_tree, list(grads))
 
 
 def _conj(x: Any) -> Any:
