@@ -120,7 +120,8 @@ def test_state_is_printable_namedtuple_pytree():
     assert repr(state).startswith("SGDState(step=") and "momentum_buffer" in repr(state)
     assert optim.SGD().init(params).momentum_buffer is None
     assert type(optim.RMSprop(centered=True).init(params)).__name__ == "RMSpropState"
-    assert optim.AdamW().init(params)._fields == ("step", "exp_avg", "exp_avg_sq")
+    assert optim.AdamW().init(params)._fields == ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    assert optim.AdamW().init(params).max_exp_avg_sq is None
     for opt in (optim.SGD(), optim.Adam(), optim.AdamW(), optim.RMSprop()):
         assert isinstance(opt, optim.Optimizer)
 

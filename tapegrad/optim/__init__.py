@@ -9,8 +9,10 @@ Example:
     >>> params, state = opt.step(params, {"w": jnp.ones(3)}, state)
 """
 
-from tapegrad.optim import schedules
+from tapegrad.optim import lr_scheduler, schedules
+from tapegrad.optim.adagrad import Adadelta, AdadeltaState, Adagrad, AdagradState
 from tapegrad.optim.adam import Adam, AdamState, AdamW
+from tapegrad.optim.adam_variants import Adamax, AdamaxState, NAdam, NAdamState, RAdam
 from tapegrad.optim.base import LearningRate, Optimizer, Schedule
 from tapegrad.optim.clip import clip_grad_norm
 from tapegrad.optim.rmsprop import RMSprop, RMSpropState
@@ -21,6 +23,12 @@ __all__ = [
     "Adam",
     "AdamW",
     "RMSprop",
+    "Adagrad",
+    "Adadelta",
+    "Adamax",
+    "NAdam",
+    "RAdam",
+    "lr_scheduler",
     "clip_grad_norm",
     "schedules",
     "Optimizer",
@@ -29,4 +37,8 @@ __all__ = [
     "SGDState",
     "AdamState",
     "RMSpropState",
+    "AdagradState",
+    "AdadeltaState",
+    "AdamaxState",
+    "NAdamState",
 ]

@@ -102,6 +102,12 @@ def check_grads(opt: str, params: PyTree, grads: PyTree) -> PyTree:
     return jax.tree_util.tree_map(like, params, grads)
 
 
+def prepare_grads(opt: str, params: PyTree, grads: PyTree, maximize: bool) -> PyTree:
+    """``check_grads``, then negated when ``maximize`` (torch negates first, before weight decay)."""
+    grads = check_grads(opt, params, grads)
+    return jax.tree_util.tree_map(jnp.negative, grads) if maximize else grads
+
+
 def cast(x: jax.Array, like: jax.Array) -> jax.Array:
     """Cast a scalar to the dtype of ``like`` so that float32 params stay float32."""
     return as_jax(x).astype(jnp.result_type(like))

@@ -43,6 +43,7 @@ class RMSprop:
     weight_decay: float = 0.0
     momentum: float = 0.0
     centered: bool = False
+    maximize: bool = False
 
     def __post_init__(self) -> None:
         base.check_lr("RMSprop", self.lr)
@@ -59,7 +60,7 @@ class RMSprop:
 
     def step(self, params: PyTree, grads: PyTree, state: RMSpropState) -> tuple[PyTree, RMSpropState]:
         """Apply one RMSprop update; pure and jit-able. Returns ``(params, state)``."""
-        grads = base.check_grads("RMSprop", params, grads)
+        grads = base.prepare_grads("RMSprop", params, grads, self.maximize)
         lr = base.lr_at(self.lr, state.step)
         use_buf, alpha = self.momentum > 0, float(self.alpha)
         # Leaves of absent buffers are passed as the param itself and ignored, to keep one leaf function.

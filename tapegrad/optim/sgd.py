@@ -43,6 +43,7 @@ class SGD:
     dampening: float = 0.0
     weight_decay: float = 0.0
     nesterov: bool = False
+    maximize: bool = False
 
     def __post_init__(self) -> None:
         base.check_lr("SGD", self.lr)
@@ -61,7 +62,7 @@ class SGD:
 
     def step(self, params: PyTree, grads: PyTree, state: SGDState) -> tuple[PyTree, SGDState]:
         """Apply one SGD update; pure and jit-able. Returns ``(params, state)``."""
-        grads = base.check_grads("SGD", params, grads)
+        grads = base.prepare_grads("SGD", params, grads, self.maximize)
         lr = base.lr_at(self.lr, state.step)
         first = state.step == 0
 
