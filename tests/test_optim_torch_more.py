@@ -97,7 +97,8 @@ def test_defaults_are_torchs():
     for name in ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam"]:
         sig = inspect.signature(getattr(torch.optim, name).__init__)
         want = {k: p.default for k, p in sig.parameters.items() if k not in skip | {"self"}}
-        ours = inspect.signature(getattr(optim, name)).parameters
+        ours = dict(inspect.signature(getattr(optim, name)).parameters)
+        assert ours.pop("groups").default is None
         assert set(ours) == set(want), (name, set(ours) ^ set(want))
         for k, v in want.items():
             assert ours[k].default == v, (name, k, ours[k].default, v)
@@ -131,3 +132,87 @@ def test_state_round_trips_through_save_load(tmp_path):
         p1, s1 = opt.step(p, jax.tree_util.tree_map(jnp.asarray, grads_seq[3]), state)
         for a, b in zip(jax.tree_util.tree_leaves((p1, s1)), jax.tree_util.tree_leaves((p2, s2)), strict=True):
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+# --- parameter groups ----------------------------------------------------------------------------
+
+GROUP_PARAMS = {"encoder": {"layer": {"weight": (3, 2), "bias": (2,)}}, "head": {"weight": (2,), "bias": ()}}
+
+
+def test_groups_match_torch_param_groups():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # torch's scalar state in float64, as in torch_trajectory
+    try:
+        _groups_match_torch_param_groups()
+    finally:
+        torch.set_default_dtype(old)
+
+
+def _groups_match_torch_param_groups():
+    """First matching pattern wins; the rest use the optimizer's own values; frozen params don't move."""
+    rng = np.random.RandomState(3)
+    draw = lambda: jax.tree_util.tree_map(
+        lambda s: rng.standard_normal(s), GROUP_PARAMS, is_leaf=lambda x: isinstance(x, tuple)
+    )
+    params0, grads_seq = draw(), [draw() for _ in range(STEPS)]
+    # Paths in flattening order (sorted dict keys): encoder.layer.bias, encoder.layer.weight, head.bias, head.weight.
+    configs = [
+        ("Adam", dict(lr=0.01, weight_decay=0.1),
+         {"encoder.*": {"lr": 1e-3, "amsgrad": True}, "*.bias": {"weight_decay": 0.0}},
+         [{"lr": 1e-3, "amsgrad": True}, {"lr": 1e-3, "amsgrad": True}, {"weight_decay": 0.0}, {}]),
+        ("SGD", dict(lr=0.05, momentum=0.9), {"head.weight": {"frozen": True}, "*": {"nesterov": True}},
+         [{"nesterov": True}, {"nesterov": True}, {"nesterov": True}, None]),
+        ("NAdam", dict(lr=0.01), {"*.weight": {"betas": (0.5, 0.9), "momentum_decay": 0.01}},
+         [{}, {"betas": (0.5, 0.9), "momentum_decay": 0.01}, {}, {"betas": (0.5, 0.9), "momentum_decay": 0.01}]),
+    ]
+    for name, kw, groups, per_leaf in configs:
+        leaves = [torch.tensor(np.array(p), requires_grad=True) for p in jax.tree_util.tree_leaves(params0)]
+        tgroups = [dict(params=[p], **extra) for p, extra in zip(leaves, per_leaf, strict=True) if extra is not None]
+        topt = getattr(torch.optim, name)(tgroups, **kw)
+        opt = getattr(optim, name)(**kw, groups=groups)
+        params = jax.tree_util.tree_map(jnp.asarray, params0)
+        state = opt.init(params)
+        step = jax.jit(opt.step)
+        for k, grads in enumerate(grads_seq):
+            for p, g in zip(leaves, jax.tree_util.tree_leaves(grads), strict=True):
+                p.grad = torch.tensor(np.array(g))
+            topt.step()
+            params, state = step(params, jax.tree_util.tree_map(jnp.asarray, grads), state)
+            for got, want in zip(jax.tree_util.tree_leaves(params), leaves, strict=True):
+                np.testing.assert_allclose(np.asarray(got), want.detach().numpy(), rtol=1e-10, atol=1e-12,
+                                           err_msg=f"{name} {groups} step {k}")
+        if name == "SGD":  # the frozen leaf is exactly its initial value and its group has no state
+            np.testing.assert_array_equal(np.asarray(params["head"]["weight"]), params0["head"]["weight"])
+            assert state.groups[0] is None
+
+
+def test_group_lr_schedule_and_save_load(tmp_path):
+    from tapegrad.optim import lr_scheduler as L
+
+    params = {"a": jnp.ones(2), "b": jnp.ones(2)}
+    opt = optim.SGD(lr=0.1, groups={"a": {"lr": L.StepLR(lr=1.0, step_size=1, gamma=0.5)}})
+    state = opt.init(params)
+    for _ in range(3):
+        params, state = opt.step(params, {"a": jnp.ones(2), "b": jnp.ones(2)}, state)
+    np.testing.assert_allclose(np.asarray(params["a"]), 1 - (1 + 0.5 + 0.25))
+    np.testing.assert_allclose(np.asarray(params["b"]), 1 - 0.3)
+    tg.save(tmp_path / "g.npz", state)
+    back = tg.load(tmp_path / "g.npz")
+    assert type(back) is optim.GroupedState and int(back.groups[0].step) == 3
+    p1, _ = opt.step(params, {"a": jnp.ones(2), "b": jnp.ones(2)}, back)
+    np.testing.assert_allclose(np.asarray(p1["a"]), 1 - (1 + 0.5 + 0.25 + 0.125))
+
+
+def test_group_errors():
+    params = {"enc": {"w": jnp.ones(2)}}
+    no_match = r"Adam: group pattern 'dec\.\*' matches no parameter; the paths are \['enc.w'\]"
+    with pytest.raises(ValueError, match=no_match):
+        optim.Adam(groups={"dec.*": {"lr": 0.1}}).init(params)
+    with pytest.raises(ValueError, match=r"Adam: group 'enc.\*' sets \['momentum'\], which are not Adam hyperpa"):
+        optim.Adam(groups={"enc.*": {"momentum": 0.9}})
+    with pytest.raises(ValueError, match=r"Adam: invalid learning rate: -1"):
+        optim.Adam(groups={"enc.*": {"lr": -1.0}})
+    with pytest.raises(ValueError, match=r"'frozen' takes a bool and no other entries"):
+        optim.SGD(groups={"enc.*": {"frozen": True, "lr": 0.1}})
+    with pytest.raises(TypeError, match=r"SGD.step: with groups the state is a GroupedState"):
+        optim.SGD(groups={"enc.*": {"lr": 0.1}}).step(params, params, optim.SGD().init(params))

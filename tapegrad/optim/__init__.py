@@ -15,6 +15,7 @@ from tapegrad.optim.adam import Adam, AdamState, AdamW
 from tapegrad.optim.adam_variants import Adamax, AdamaxState, NAdam, NAdamState, RAdam
 from tapegrad.optim.base import LearningRate, Optimizer, Schedule
 from tapegrad.optim.clip import clip_grad_norm
+from tapegrad.optim.groups import GroupedState
 from tapegrad.optim.rmsprop import RMSprop, RMSpropState
 from tapegrad.optim.sgd import SGD, SGDState
 
@@ -41,4 +42,5 @@ __all__ = [
     "AdadeltaState",
     "AdamaxState",
     "NAdamState",
+    "GroupedState",
 ]

@@ -9,7 +9,8 @@ import jax
 import jax.numpy as jnp
 
 from tapegrad.optim import base
-from tapegrad.optim.base import LearningRate, PyTree
+from tapegrad.optim.base import Groups, LearningRate, PyTree
+from tapegrad.optim.groups import supports_groups
 
 
 class AdagradState(NamedTuple):
@@ -27,6 +28,7 @@ class AdadeltaState(NamedTuple):
     acc_delta: PyTree
 
 
+@supports_groups
 @dataclass(frozen=True)
 class Adagrad:
     """PyTorch-exact Adagrad: ``p -= lr / (1 + (t-1) lr_decay) * g / (sqrt(sum g**2) + eps)``.
@@ -49,6 +51,7 @@ class Adagrad:
     initial_accumulator_value: float = 0.0
     eps: float = 1e-10
     maximize: bool = False
+    groups: Groups = None
 
     def __post_init__(self) -> None:
         base.check_lr("Adagrad", self.lr)
@@ -78,6 +81,7 @@ class Adagrad:
         return new_p, AdagradState(state.step + 1, acc)
 
 
+@supports_groups
 @dataclass(frozen=True)
 class Adadelta:
     """PyTorch-exact Adadelta: ``delta = sqrt(acc_delta + eps) / sqrt(square_avg + eps) * g``, ``p -= lr * delta``.
@@ -96,6 +100,7 @@ class Adadelta:
     eps: float = 1e-6
     weight_decay: float = 0.0
     maximize: bool = False
+    groups: Groups = None
 
     def __post_init__(self) -> None:
         base.check_lr("Adadelta", self.lr)

@@ -9,7 +9,8 @@ import jax
 import jax.numpy as jnp
 
 from tapegrad.optim import base
-from tapegrad.optim.base import LearningRate, PyTree
+from tapegrad.optim.base import Groups, LearningRate, PyTree
+from tapegrad.optim.groups import supports_groups
 
 
 class AdamState(NamedTuple):
@@ -66,6 +67,7 @@ def _check(name: str, lr: LearningRate, betas: tuple[float, float], eps: float, 
     base.check_nonneg(name, "weight_decay value", weight_decay)
 
 
+@supports_groups
 @dataclass(frozen=True)
 class Adam:
     """PyTorch-exact Adam (with ``amsgrad`` and ``maximize`` as torch); ``weight_decay`` is L2 added
@@ -89,6 +91,7 @@ class Adam:
     amsgrad: bool = False
     maximize: bool = False
     decoupled_weight_decay: bool = False
+    groups: Groups = None
 
     def __post_init__(self) -> None:
         _check("Adam", self.lr, self.betas, self.eps, self.weight_decay)
@@ -103,6 +106,7 @@ class Adam:
         return _adam_step(self, params, grads, state, decoupled=self.decoupled_weight_decay)
 
 
+@supports_groups
 @dataclass(frozen=True)
 class AdamW:
     """PyTorch-exact AdamW: params are scaled by ``1 - lr * weight_decay`` before the Adam update.
@@ -122,6 +126,7 @@ class AdamW:
     weight_decay: float = 1e-2
     amsgrad: bool = False
     maximize: bool = False
+    groups: Groups = None
 
     def __post_init__(self) -> None:
         _check("AdamW", self.lr, self.betas, self.eps, self.weight_decay)

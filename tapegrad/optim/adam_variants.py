@@ -10,7 +10,8 @@ import jax.numpy as jnp
 
 from tapegrad.optim import base
 from tapegrad.optim.adam import AdamState, _check
-from tapegrad.optim.base import LearningRate, PyTree
+from tapegrad.optim.base import Groups, LearningRate, PyTree
+from tapegrad.optim.groups import supports_groups
 
 
 class AdamaxState(NamedTuple):
@@ -40,6 +41,7 @@ def _decay(opt, p, g, lr):
     return p, g + opt.weight_decay * p
 
 
+@supports_groups
 @dataclass(frozen=True)
 class Adamax:
     """PyTorch-exact Adamax: ``u = max(beta2 u, |g| + eps)``, ``p -= lr / (1 - beta1**t) * m / u``.
@@ -58,6 +60,7 @@ class Adamax:
     eps: float = 1e-8
     weight_decay: float = 0.0
     maximize: bool = False
+    groups: Groups = None
 
     def __post_init__(self) -> None:
         _check("Adamax", self.lr, self.betas, self.eps, self.weight_decay)
@@ -84,6 +87,7 @@ class Adamax:
         return new_p, AdamaxState(state.step + 1, m, u)
 
 
+@supports_groups
 @dataclass(frozen=True)
 class NAdam:
     """PyTorch-exact NAdam (Dozat's Nesterov Adam with torch's ``momentum_decay`` schedule).
@@ -108,6 +112,7 @@ class NAdam:
     momentum_decay: float = 4e-3
     decoupled_weight_decay: bool = False
     maximize: bool = False
+    groups: Groups = None
 
     def __post_init__(self) -> None:
         _check("NAdam", self.lr, self.betas, self.eps, self.weight_decay)
@@ -143,6 +148,7 @@ class NAdam:
         return new_p, NAdamState(state.step + 1, m, v, mu_product)
 
 
+@supports_groups
 @dataclass(frozen=True)
 class RAdam:
     """PyTorch-exact RAdam: Adam with the variance rectification term while ``rho_t > 5``, plain
@@ -163,6 +169,7 @@ class RAdam:
     weight_decay: float = 0.0
     decoupled_weight_decay: bool = False
     maximize: bool = False
+    groups: Groups = None
 
     def __post_init__(self) -> None:
         _check("RAdam", self.lr, self.betas, self.eps, self.weight_decay)

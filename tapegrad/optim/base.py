@@ -8,7 +8,7 @@ float scalars; it keeps float32 params within rounding of torch.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import jax
@@ -20,6 +20,8 @@ from tapegrad.core.foreign import as_jax
 PyTree = Any
 Schedule = Callable[[jax.Array], jax.Array]
 LearningRate = float | Schedule
+# glob pattern over named_parameters paths -> the hyperparameters for those params (see optim.groups).
+Groups = Mapping[str, Mapping[str, Any]] | None
 S = TypeVar("S")
 
 

@@ -9,7 +9,8 @@ import jax
 import jax.numpy as jnp
 
 from tapegrad.optim import base
-from tapegrad.optim.base import LearningRate, PyTree
+from tapegrad.optim.base import Groups, LearningRate, PyTree
+from tapegrad.optim.groups import supports_groups
 
 
 class RMSpropState(NamedTuple):
@@ -22,6 +23,7 @@ class RMSpropState(NamedTuple):
     grad_avg: PyTree
 
 
+@supports_groups
 @dataclass(frozen=True)
 class RMSprop:
     """PyTorch-exact RMSprop as a pure ``init``/``step`` pair.
@@ -44,6 +46,7 @@ class RMSprop:
     momentum: float = 0.0
     centered: bool = False
     maximize: bool = False
+    groups: Groups = None
 
     def __post_init__(self) -> None:
         base.check_lr("RMSprop", self.lr)

@@ -9,7 +9,8 @@ import jax
 import jax.numpy as jnp
 
 from tapegrad.optim import base
-from tapegrad.optim.base import LearningRate, PyTree
+from tapegrad.optim.base import Groups, LearningRate, PyTree
+from tapegrad.optim.groups import supports_groups
 
 
 class SGDState(NamedTuple):
@@ -20,6 +21,7 @@ class SGDState(NamedTuple):
     momentum_buffer: PyTree
 
 
+@supports_groups
 @dataclass(frozen=True)
 class SGD:
     """PyTorch-exact SGD as a pure ``init``/``step`` pair.
@@ -44,6 +46,7 @@ class SGD:
     weight_decay: float = 0.0
     nesterov: bool = False
     maximize: bool = False
+    groups: Groups = None
 
     def __post_init__(self) -> None:
         base.check_lr("SGD", self.lr)
