@@ -102,7 +102,7 @@ class NAdam:
         >>> params = {"w": jnp.zeros(1)}
         >>> params, state = opt.step(params, {"w": jnp.array([1.0])}, opt.init(params))
         >>> round(params["w"].item(), 4)
-        -0.1
+        -0.1056
     """
 
     lr: LearningRate = 2e-3
