@@ -216,3 +216,21 @@ def test_group_errors():
         optim.SGD(groups={"enc.*": {"frozen": True, "lr": 0.1}})
     with pytest.raises(TypeError, match=r"SGD.step: with groups the state is a GroupedState"):
         optim.SGD(groups={"enc.*": {"lr": 0.1}}).step(params, params, optim.SGD().init(params))
+
+
+def test_float32_params_stay_float32_and_near_torch():
+    params0, grads_seq = problem(2)
+    f32 = lambda t: jax.tree_util.tree_map(lambda x: np.asarray(x, np.float32), t)
+    params0, grads_seq = f32(params0), [f32(g) for g in grads_seq[:10]]
+    for name in ["Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam"]:
+        want = _torch_trajectory(name, {}, params0, grads_seq)  # torch's float32 default dtype
+        opt = getattr(optim, name)(maximize=True)
+        want_max = _torch_trajectory(name, dict(maximize=True), params0, grads_seq)
+        for o, w in ((getattr(optim, name)(), want), (opt, want_max)):
+            params = jax.tree_util.tree_map(jnp.asarray, params0)
+            state = o.init(params)
+            for k, g in enumerate(grads_seq):
+                params, state = o.step(params, jax.tree_util.tree_map(jnp.asarray, g), state)
+                for got, exp in zip(jax.tree_util.tree_leaves(params), w[k], strict=True):
+                    assert got.dtype == np.float32, (name, k, got.dtype)
+                    np.testing.assert_allclose(np.asarray(got), exp, rtol=2e-5, atol=2e-6, err_msg=f"{name} {k}")
