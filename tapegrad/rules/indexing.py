@@ -16,6 +16,7 @@ import numpy as np
 from jax import lax
 
 import tapegrad.numpy as tnp
+from tapegrad.core.axes import canon_axis
 from tapegrad.core.foreign import as_jax
 from tapegrad.core.primitive import Primitive
 from tapegrad.core.tracer import Tracer
@@ -306,14 +307,6 @@ class IndexUpdateHelper:
 
 # ---- take, take_along_axis, sort ------------------------------------------------
 
-def _canon_axis(axis, ndim, op):
-    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
-        raise TypeError(f"tnp.{op}: axis must be an int, got {axis!r}")
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"tnp.{op}: axis {axis} is out of bounds for an array of dimension {ndim}")
-    return int(axis) % ndim
-
-
 def _check_indices(indices, op):
     if type(indices) is Tracer:
         raise TypeError(f"tnp.{op}: indices must be integers, got a differentiable {indices.dtype} tracer")
@@ -354,7 +347,7 @@ def take(a, indices, axis=None, out=None, mode=None, unique_indices=False, indic
     indices = _check_indices(indices, "take")
     if axis is None:
         a, axis = tnp.ravel(a), 0
-    axis = _canon_axis(axis, tnp.ndim(a), "take")
+    axis = canon_axis(axis, tnp.ndim(a), "take")
     if tnp.shape(a)[axis] == 0 and indices.size:
         raise IndexError(f"tnp.take: cannot take {indices.shape} indices from an empty axis {axis} "
                          f"of an array of shape {tuple(tnp.shape(a))}")
@@ -394,7 +387,7 @@ def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
     if tnp.ndim(arr) != indices.ndim:
         raise ValueError(f"tnp.take_along_axis: indices and arr must have the same number of dimensions, "
                          f"got {indices.shape} and {tuple(tnp.shape(arr))}")
-    axis = _canon_axis(axis, tnp.ndim(arr), "take_along_axis")
+    axis = canon_axis(axis, tnp.ndim(arr), "take_along_axis")
     return _take_along(arr, indices=indices, axis=axis, mode=_mode(mode, "take_along_axis"),
                        fill_value=fill_value)
 
@@ -429,5 +422,5 @@ def sort(a, axis=-1, *, kind=None, order=None, stable=True, descending=False):
         a, axis = tnp.ravel(a), 0
     if tnp.ndim(a) == 0:
         raise ValueError("tnp.sort: cannot sort a 0-d array along an axis")
-    axis = _canon_axis(axis, tnp.ndim(a), "sort")
+    axis = canon_axis(axis, tnp.ndim(a), "sort")
     return _sort(a, axis=axis, stable=bool(stable), descending=bool(descending))[0]

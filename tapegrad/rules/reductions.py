@@ -12,8 +12,6 @@ other way). So zeros in the input give exact gradients at every order.
 """
 from __future__ import annotations
 
-import builtins
-
 import jax
 import jax.numpy as jnp
 import jax.scipy.special as jsp
@@ -21,24 +19,9 @@ import numpy as np
 from jax import lax
 
 import tapegrad.numpy as tnp
+from tapegrad.core.axes import normalize_axis
 from tapegrad.core.primitive import Primitive, nondifferentiable
 from tapegrad.core.tracer import Tracer
-
-
-def normalize_axis(axis, ndim: int) -> tuple[int, ...]:
-    """``axis`` (None, int or tuple, negatives allowed) as a sorted tuple of non-negative ints."""
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
-    for a in axes:
-        # `max` and `sum` are this module's reductions: the builtins are spelled out.
-        if not -ndim <= a < builtins.max(ndim, 1):
-            raise ValueError(f"axis {a} is out of bounds for an array of dimension {ndim}")
-        out.append(int(a) % builtins.max(ndim, 1))
-    if len(set(out)) != len(out):
-        raise ValueError(f"repeated axis in {axis!r}")
-    return tuple(sorted(out))
 
 
 def _expand(g, shape, axis, keepdims):

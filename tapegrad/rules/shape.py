@@ -14,28 +14,11 @@ import jax.numpy as jnp
 import numpy as np
 
 import tapegrad.numpy as tnp
+from tapegrad.core.axes import canon_axes, canon_axis  # noqa: F401  (re-exported for older imports)
 from tapegrad.core.foreign import as_jax
 from tapegrad.core.primitive import Primitive, broadcast_to_p, convert_p
 from tapegrad.core.tracer import Tracer
 from tapegrad.rules.indexing import _index_add
-
-
-def canon_axis(axis, ndim: int, op: str) -> int:
-    """``axis`` in ``[0, ndim)``; a clear error naming ``op`` when out of bounds."""
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"tnp.{op}: axis must be an int, got {axis!r}")
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"tnp.{op}: axis {axis} is out of bounds for an array of dimension {ndim}")
-    return int(axis) % ndim
-
-
-def canon_axes(axes, ndim: int, op: str) -> tuple[int, ...]:
-    """A tuple of distinct axes in ``[0, ndim)`` from an int or a sequence."""
-    axes = (axes,) if isinstance(axes, (int, np.integer)) else tuple(axes)
-    out = tuple(canon_axis(a, ndim, op) for a in axes)
-    if len(set(out)) != len(out):
-        raise ValueError(f"tnp.{op}: repeated axis in {axes}")
-    return out
 
 
 def _unchanged(a):
