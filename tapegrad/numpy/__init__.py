@@ -41,6 +41,10 @@ from tapegrad.rules.shape import (
 from tapegrad.rules.indexing import getitem, sort, take, take_along_axis
 from tapegrad.rules.padding import pad
 from tapegrad.rules.linalg import dot, dot_general, einsum, inner, matmul, outer, tensordot, vdot
+from tapegrad.numpy.elementwise import angle, nan_to_num, sinc
+from tapegrad.numpy.arithmetic import cross, diff
+from tapegrad.numpy.reductions import median
+from tapegrad.numpy.manipulation import column_stack, fliplr, flipud, kron, meshgrid, rot90, select
 from tapegrad.numpy import linalg
 from tapegrad.numpy import tracer_methods as _tracer_methods
 from tapegrad.numpy import jax_at as _jax_at
@@ -52,3 +56,29 @@ nan = float("nan")
 newaxis = None
 float16, float32, float64, bfloat16 = "float16", "float32", "float64", "bfloat16"
 int32, int64, bool_ = "int32", "int64", "bool"
+
+# Every public name by kind (the docs' tables are generated from these: tools/build_docs_assets.py).
+DIFFERENTIABLE = frozenset({
+    'abs', 'absolute', 'acos', 'acosh', 'add', 'amax', 'amin', 'angle', 'arccos', 'arccosh', 'arcsin', 'arcsinh',
+    'arctan', 'arctan2', 'arctanh', 'asin', 'asinh', 'astype', 'atan', 'atan2', 'atanh', 'atleast_1d', 'atleast_2d',
+    'atleast_3d', 'broadcast_to', 'cbrt', 'clip', 'column_stack', 'concatenate', 'conj', 'conjugate', 'copysign',
+    'cos', 'cosh', 'cross', 'cumprod', 'cumsum', 'deg2rad', 'degrees', 'diag', 'diagonal', 'diff', 'divide', 'dot',
+    'dot_general', 'einsum', 'exp', 'exp2', 'expand_dims', 'expm1', 'fabs', 'flip', 'fliplr', 'flipud', 'fmax',
+    'fmin', 'fmod', 'getitem', 'hstack', 'hypot', 'imag', 'inner', 'kron', 'log', 'log10', 'log1p', 'log2',
+    'logaddexp', 'logaddexp2', 'logsumexp', 'matmul', 'matrix_transpose', 'max', 'maximum', 'mean', 'median',
+    'meshgrid', 'min', 'minimum', 'mod', 'moveaxis', 'multiply', 'nan_to_num', 'negative', 'outer', 'pad',
+    'positive', 'pow', 'power', 'prod', 'rad2deg', 'radians', 'ravel', 'real', 'reciprocal', 'remainder', 'repeat',
+    'reshape', 'roll', 'rot90', 'select', 'sin', 'sinc', 'sinh', 'sort', 'split', 'sqrt', 'square', 'squeeze',
+    'stack', 'std', 'subtract', 'sum', 'swapaxes', 'take', 'take_along_axis', 'tan', 'tanh', 'tensordot', 'tile',
+    'trace', 'transpose', 'tril', 'triu', 'true_divide', 'var', 'vdot', 'vstack', 'where'
+})
+NON_DIFFERENTIABLE = frozenset({
+    'all', 'allclose', 'any', 'argmax', 'argmin', 'argsort', 'around', 'array_equal', 'ceil', 'count_nonzero',
+    'equal', 'floor', 'floor_divide', 'greater', 'greater_equal', 'isclose', 'isfinite', 'isinf', 'isnan',
+    'isneginf', 'isposinf', 'less', 'less_equal', 'logical_and', 'logical_not', 'logical_or', 'logical_xor',
+    'nonzero', 'not_equal', 'rint', 'round', 'sign', 'signbit', 'trunc'
+})
+CONSTRUCTORS = frozenset({
+    'arange', 'array', 'asarray', 'eye', 'full', 'full_like', 'iscomplexobj', 'linspace', 'ndim', 'ones',
+    'ones_like', 'result_type', 'shape', 'size', 'zeros', 'zeros_like'
+})

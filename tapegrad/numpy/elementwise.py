@@ -1,0 +1,81 @@
+"""Elementwise functions with jax.numpy signatures, composed of tapegrad primitives.
+
+The seam: ``tapegrad.rules`` defines primitives (impl + VJP rule); ``tapegrad.numpy`` defines the
+signatures (argument checking, defaults, compositions). Nothing here needs a rule of its own: each
+function is a composition, so its derivatives (of every order) come from the primitives it uses.
+"""
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+import tapegrad.numpy as tnp
+
+
+def _inexact(x):
+    """``x`` as an array of an inexact dtype (ints and bools promote to the default float, as jnp)."""
+    x = tnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.inexact):
+        x = tnp.astype(x, jnp.result_type(float))
+    return x
+
+
+def angle(z, deg: bool = False):
+    """The argument of ``z`` (``arctan2(imag(z), real(z))``), in radians or degrees.
+
+    Example:
+        >>> import tapegrad.numpy as tnp
+        >>> float(tnp.angle(1j))
+        1.5707963267948966
+    """
+    z = _inexact(z)
+    out = tnp.arctan2(tnp.imag(z), tnp.real(z))
+    return tnp.rad2deg(out) if deg else out
+
+
+# Below |pi x| = 1e-2 the Taylor series to x**4 is exact to float64 rounding (the next term is
+# (pi x)**6 / 5040 < 2e-16), and, unlike sin(pi x) / (pi x), its derivatives of every order are
+# right at 0 (sinc'(0) = 0, sinc''(0) = -pi**2 / 3), as jax.numpy.sinc's.
+_SINC_SMALL = 1e-2
+
+
+def sinc(x):
+    """The normalised sinc, ``sin(pi x) / (pi x)``, 1 at 0.
+
+    Example:
+        >>> import tapegrad.numpy as tnp
+        >>> float(tnp.sinc(0.0)), round(float(tnp.sinc(0.5)), 6)
+        (1.0, 0.63662)
+    """
+    x = _inexact(x)
+    px = x * jnp.pi
+    small = tnp.abs(px) < _SINC_SMALL
+    safe = tnp.where(small, tnp.ones_like(px), px)  # no 0/0 in the unused branch (its gradient would be nan)
+    p2 = px * px
+    series = 1 - p2 / 6 + p2 * p2 / 120
+    return tnp.where(small, series, tnp.sin(safe) / safe)
+
+
+def nan_to_num(x, copy: bool = True, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None):
+    """``x`` with nan, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf``.
+
+    Infinities default to the dtype's largest finite values; complex ``x`` is treated part by part.
+    The gradient flows to the finite entries only.
+
+    Example:
+        >>> import tapegrad.numpy as tnp
+        >>> tnp.nan_to_num(tnp.array([1.0, tnp.nan, -tnp.inf]), neginf=-5.0).tolist()
+        [1.0, 0.0, -5.0]
+    """
+    x = tnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.inexact):
+        return x  # integers and bools hold no nan or inf
+    if jnp.issubdtype(x.dtype, jnp.complexfloating):
+        re = nan_to_num(tnp.real(x), nan=nan, posinf=posinf, neginf=neginf)
+        im = nan_to_num(tnp.imag(x), nan=nan, posinf=posinf, neginf=neginf)
+        return re + 1j * im
+    info = jnp.finfo(x.dtype)
+    hi = info.max if posinf is None else posinf
+    lo = info.min if neginf is None else neginf
+    out = tnp.where(tnp.isnan(x), tnp.full_like(x, nan), x)
+    out = tnp.where(tnp.isposinf(x), tnp.full_like(x, hi), out)
+    return tnp.where(tnp.isneginf(x), tnp.full_like(x, lo), out)
