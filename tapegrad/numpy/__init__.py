@@ -16,13 +16,13 @@ from tapegrad.numpy.constructors import (
     shape, size, zeros, zeros_like,
 )
 from tapegrad.rules.arithmetic import (
-    add, arctan2, atan2, clip, copysign, divide, fmax, fmin, fmod, hypot, logaddexp, logaddexp2, maximum,
+    add, arctan2, atan2, divide, fmod, hypot, logaddexp, logaddexp2, maximum,
     minimum, mod, multiply, negative, pow, power, reciprocal, remainder, square, subtract, true_divide,
 )
 from tapegrad.rules.elementwise import (
     abs, absolute, acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctanh, asin, asinh, atan, atanh,
     cbrt, conj, conjugate, cos, cosh, deg2rad, degrees, exp, exp2, expm1, fabs, imag, log, log1p, log2, log10,
-    positive, rad2deg, radians, real, sin, sinh, sqrt, tan, tanh,
+    rad2deg, radians, real, sin, sinh, sqrt, tan, tanh,
 )
 from tapegrad.rules.nondiff import (
     all, allclose, any, argmax, argmin, argsort, around, array_equal, ceil, count_nonzero, equal, floor,
@@ -41,8 +41,8 @@ from tapegrad.rules.shape import (
 from tapegrad.rules.indexing import getitem, sort, take, take_along_axis
 from tapegrad.rules.padding import pad
 from tapegrad.rules.linalg import dot, dot_general, einsum, inner, matmul, outer, tensordot, vdot
-from tapegrad.numpy.elementwise import angle, nan_to_num, sinc
-from tapegrad.numpy.arithmetic import cross, diff
+from tapegrad.numpy.elementwise import angle, nan_to_num, positive, sinc
+from tapegrad.numpy.arithmetic import clip, copysign, cross, diff, fmax, fmin
 from tapegrad.numpy.reductions import median
 from tapegrad.numpy.manipulation import column_stack, fliplr, flipud, kron, meshgrid, rot90, select
 from tapegrad.numpy import linalg

@@ -1,14 +1,72 @@
 """Arithmetic on arrays with jax.numpy signatures (differences, cross products), composed of primitives.
 
 The seam: ``tapegrad.rules`` defines primitives (impl + VJP rule); ``tapegrad.numpy`` defines the
-signatures. These are compositions of slicing, concatenation and products: no rules of their own.
+signatures. These are compositions of primitives (bounds, selections, slicing, products): no rules of
+their own.
 """
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 
 import tapegrad.numpy as tnp
 from tapegrad.core.axes import canon_axis
+from tapegrad.core.tracer import Tracer
+
+
+def clip(arr=None, /, min=None, max=None):
+    """``arr`` limited to ``[min, max]`` (either bound may be None or an array).
+
+    As jax.numpy: ``minimum(max, maximum(min, arr))``, so where ``min > max`` the result
+    is ``max``, and at a tie the gradient is shared equally between ``arr`` and the bound.
+
+    Example:
+        >>> import tapegrad.numpy as tnp
+        >>> tnp.clip(tnp.array([-2.0, 0.5, 3.0]), -1.0, 1.0).tolist()
+        [-1.0, 0.5, 1.0]
+    """
+    if arr is None:
+        raise ValueError("tnp.clip: no input array was given")
+    if min is not None:
+        arr = tnp.maximum(min, arr)
+    if max is not None:
+        arr = tnp.minimum(max, arr)
+    return arr if min is not None or max is not None or type(arr) is Tracer else jnp.asarray(arr)
+
+
+def fmax(x1, x2):
+    """Elementwise maximum ignoring NaNs; the gradient goes to the chosen argument (``x2`` at ties).
+
+    Example:
+        >>> import tapegrad.numpy as tnp
+        >>> tnp.fmax(tnp.array([1.0, tnp.nan]), tnp.array([2.0, 0.0])).tolist()
+        [2.0, 0.0]
+    """
+    return tnp.where(tnp.greater(x1, x2) | tnp.isnan(x2), x1, x2)
+
+
+def fmin(x1, x2):
+    """Elementwise minimum ignoring NaNs; the gradient goes to the chosen argument (``x2`` at ties).
+
+    Example:
+        >>> import tapegrad.numpy as tnp
+        >>> tnp.fmin(tnp.array([1.0, tnp.nan]), tnp.array([2.0, 0.0])).tolist()
+        [1.0, 0.0]
+    """
+    return tnp.where(tnp.less(x1, x2) | tnp.isnan(x2), x1, x2)
+
+
+def copysign(x1, x2):
+    """``|x1|`` with the sign of ``x2`` (no gradient to ``x2``).
+
+    Example:
+        >>> import tapegrad.numpy as tnp
+        >>> tnp.copysign(tnp.array([2.0, -3.0]), tnp.array([-1.0, 1.0])).tolist()
+        [-2.0, 3.0]
+    """
+    # The result takes both operands' promoted inexact dtype, as jnp.copysign's does.
+    mag = tnp.astype(tnp.abs(x1), tnp.result_type(x1, x2, 1.0))
+    return tnp.where(tnp.signbit(x2), -mag, mag)
 
 
 def _along(axis: int, sl: slice) -> tuple:

@@ -79,3 +79,14 @@ def nan_to_num(x, copy: bool = True, nan: float = 0.0, posinf: float | None = No
     out = tnp.where(tnp.isnan(x), tnp.full_like(x, nan), x)
     out = tnp.where(tnp.isposinf(x), tnp.full_like(x, hi), out)
     return tnp.where(tnp.isneginf(x), tnp.full_like(x, lo), out)
+
+
+def positive(x):
+    """``+x`` (the same value).
+
+    Example:
+        >>> import tapegrad.numpy as tnp
+        >>> tnp.positive(tnp.array([-1.0])).tolist()
+        [-1.0]
+    """
+    return tnp.asarray(x)

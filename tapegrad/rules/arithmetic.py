@@ -7,7 +7,6 @@ import tapegrad.numpy as tnp
 from tapegrad.accel.dispatch import jitted_elementwise
 from tapegrad.core.backward import register_add
 from tapegrad.core.primitive import Primitive
-from tapegrad.core.tracer import Tracer
 
 # The common ops run jitted: one cheap dispatch, the same results (see jitted_elementwise). Not power,
 # whose eager jax.numpy form special-cases integer-valued exponents.
@@ -102,37 +101,3 @@ register_add(add)  # the backward sweep sums cotangents with this primitive
 for _p in (add, subtract, negative, multiply, true_divide, square, maximum, minimum):
     _p.impl = jitted_elementwise(_p.impl)
 del _p
-
-
-# ---- compositions: their gradients follow from the primitives above ---------------
-
-def clip(arr=None, /, min=None, max=None):
-    """``arr`` limited to ``[min, max]`` (either bound may be None or an array).
-
-    As jax.numpy: ``minimum(max, maximum(min, arr))``, so where ``min > max`` the result
-    is ``max``, and at a tie the gradient is shared equally between ``arr`` and the bound.
-    """
-    if arr is None:
-        raise ValueError("tnp.clip: no input array was given")
-    if min is not None:
-        arr = maximum(min, arr)
-    if max is not None:
-        arr = minimum(max, arr)
-    return arr if min is not None or max is not None or type(arr) is Tracer else jnp.asarray(arr)
-
-
-def fmax(x1, x2):
-    """Elementwise maximum ignoring NaNs; the gradient goes to the chosen argument (``x2`` at ties)."""
-    return tnp.where(tnp.greater(x1, x2) | tnp.isnan(x2), x1, x2)
-
-
-def fmin(x1, x2):
-    """Elementwise minimum ignoring NaNs; the gradient goes to the chosen argument (``x2`` at ties)."""
-    return tnp.where(tnp.less(x1, x2) | tnp.isnan(x2), x1, x2)
-
-
-def copysign(x1, x2):
-    """``|x1|`` with the sign of ``x2`` (no gradient to ``x2``)."""
-    # The result takes both operands' promoted inexact dtype, as jnp.copysign's does.
-    mag = tnp.astype(tnp.abs(x1), tnp.result_type(x1, x2, 1.0))
-    return tnp.where(tnp.signbit(x2), -mag, mag)

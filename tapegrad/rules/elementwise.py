@@ -70,8 +70,3 @@ _DEG = 0.017453292519943295  # pi / 180
 deg2rad = Primitive("deg2rad", jnp.deg2rad, save_args=False).defvjp(lambda g, out, x: g * _DEG)
 rad2deg = Primitive("rad2deg", jnp.rad2deg, save_args=False).defvjp(lambda g, out, x: g * (1 / _DEG))
 radians, degrees = deg2rad, rad2deg
-
-
-def positive(x):
-    """``+x`` (the same value)."""
-    return tnp.asarray(x)
