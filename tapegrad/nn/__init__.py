@@ -25,6 +25,16 @@ from tapegrad.nn.layers import (
 )
 from tapegrad.nn.conv_layers import AvgPool2d, Conv1d, Conv2d, MaxPool2d
 from tapegrad.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from tapegrad.nn.activations import (
+    CELU, ELU, GLU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, Mish, PReLU, ReLU6, SELU, SiLU,
+    Softplus, Softsign, Tanhshrink, Threshold,
+)
+# jax.nn's functions under their JAX names (`import tapegrad.nn as jnn`).
+from tapegrad.nn.jax_nn import (
+    celu, dot_product_attention, elu, gelu, glu, hard_sigmoid, hard_silu, hard_swish, hard_tanh, leaky_relu,
+    log_sigmoid, log_softmax, logsumexp, mish, one_hot, relu, relu6, selu, sigmoid, silu, soft_sign, softmax,
+    softplus, squareplus, standardize, swish,
+)
 
 F = functional
 
@@ -33,4 +43,9 @@ __all__ = [
     "Dropout", "Embedding", "F", "Flatten", "GELU", "Identity", "LayerNorm", "Linear", "LogSoftmax",
     "MSELoss", "MaxPool2d", "Module", "ModuleList", "NLLLoss", "ReLU", "Sequential", "Sigmoid", "Softmax",
     "Tanh", "as_key", "functional", "init", "load_state_dict", "merge", "named_parameters", "state_dict",
+    "CELU", "ELU", "GLU", "Hardsigmoid", "Hardswish", "Hardtanh", "LeakyReLU", "LogSigmoid", "Mish", "PReLU",
+    "ReLU6", "SELU", "SiLU", "Softplus", "Softsign", "Tanhshrink", "Threshold",
+    "celu", "dot_product_attention", "elu", "gelu", "glu", "hard_sigmoid", "hard_silu", "hard_swish",
+    "hard_tanh", "leaky_relu", "log_sigmoid", "log_softmax", "logsumexp", "mish", "one_hot", "relu", "relu6",
+    "selu", "sigmoid", "silu", "soft_sign", "softmax", "softplus", "squareplus", "standardize", "swish",
 ]

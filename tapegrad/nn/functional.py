@@ -43,6 +43,8 @@ __all__ = [
     "avg_pool2d", "batch_norm", "binary_cross_entropy_with_logits", "conv1d", "conv2d", "cross_entropy",
     "dropout", "embedding", "gelu", "layer_norm", "linear", "log_softmax", "max_pool2d", "mse_loss",
     "nll_loss", "one_hot", "relu", "sigmoid", "softmax", "tanh",
+    "celu", "elu", "glu", "hardsigmoid", "hardswish", "hardtanh", "leaky_relu", "logsigmoid", "mish", "prelu",
+    "relu6", "selu", "silu", "softplus", "softsign", "tanhshrink", "threshold",
 ]
 
 _SHORT = {"float16": "f16", "bfloat16": "bf16", "float32": "f32", "float64": "f64", "int8": "i8",
@@ -737,3 +739,26 @@ def one_hot(tensor: Array, num_classes: int = -1) -> jax.Array:
     # int64 as PyTorch, or int32 when JAX's x64 mode is off.
     return (as_jax(tensor)[..., None] == jnp.arange(num_classes)).astype(
         jax.dtypes.canonicalize_dtype(np.int64))
+
+
+# PyTorch's other activations live beside their modules (tapegrad.nn.activations), built on the
+# functions above; imported last so that module can read this one.
+from tapegrad.nn.activations import (  # noqa: E402
+    celu,
+    elu,
+    glu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    logsigmoid,
+    mish,
+    prelu,
+    relu6,
+    selu,
+    silu,
+    softplus,
+    softsign,
+    tanhshrink,
+    threshold,
+)

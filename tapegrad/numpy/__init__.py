@@ -82,3 +82,5 @@ CONSTRUCTORS = frozenset({
     'arange', 'array', 'asarray', 'eye', 'full', 'full_like', 'iscomplexobj', 'linspace', 'ndim', 'ones',
     'ones_like', 'result_type', 'shape', 'size', 'zeros', 'zeros_like'
 })
+
+from tapegrad.numpy import fft  # noqa: E402  (last: its functions use the names above)
