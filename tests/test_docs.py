@@ -114,8 +114,6 @@ PENDING = {
     *(f"tapegrad.numpy.linalg.{n}" for n in "eig eigh eigvals eigvalsh qr pinv lstsq matrix_power".split()),
     *(f"tapegrad.scipy.{m}.{n}" for m in ("stats", "linalg", "integrate")
       for n in NAMES[f"tapegrad.scipy.{m}"].split()),
-    # issue 14 (control flow, vmap, recurrent layers)
-    "tapegrad.nn.RNN", "tapegrad.nn.LSTM", "tapegrad.nn.GRU",
 }
 
 # The tutorial chapters exist in both languages.
