@@ -1,5 +1,4 @@
 """tnp.linalg.eigh/eigvalsh (primitive with its own VJP), matrix_power and multi_dot (compositions)."""
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
