@@ -127,6 +127,9 @@ def check_value(prim: Any, where: tuple, value: Any, phase: str, inputs: tuple) 
         raise FloatingPointError(_message(prim.name, where, phase, _stats_of(a), described))
 
 
+debug.register_checker(check_value)
+
+
 def _check_when_run(prim_name: str, where: tuple, raw: Any, phase: str, inputs: tuple) -> None:
     """Put the check of the abstract ``raw`` into the program being traced."""
     # The inputs that have values travel with the callback; the others are described now.
