@@ -26,6 +26,7 @@ from tapegrad.nn.layers import (
 from tapegrad.nn.conv_layers import AvgPool2d, Conv1d, Conv2d, MaxPool2d
 from tapegrad.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from tapegrad.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from tapegrad.nn.attention import MultiheadAttention
 from tapegrad.nn.activations import (
     CELU, ELU, GLU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, Mish, PReLU, ReLU6, SELU, SiLU,
     Softplus, Softsign, Tanhshrink, Threshold,
@@ -47,6 +48,7 @@ __all__ = [
     "CELU", "ELU", "GLU", "Hardsigmoid", "Hardswish", "Hardtanh", "LeakyReLU", "LogSigmoid", "Mish", "PReLU",
     "ReLU6", "SELU", "SiLU", "Softplus", "Softsign", "Tanhshrink", "Threshold",
     "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell",
+    "MultiheadAttention",
     "celu", "dot_product_attention", "elu", "gelu", "glu", "hard_sigmoid", "hard_silu", "hard_swish",
     "hard_tanh", "leaky_relu", "log_sigmoid", "log_softmax", "logsumexp", "mish", "one_hot", "relu", "relu6",
     "selu", "sigmoid", "silu", "soft_sign", "softmax", "softplus", "squareplus", "standardize", "swish",

@@ -247,7 +247,7 @@ class MultiheadAttention(Module):
         S, H, D = _shape(key)[0], self.num_heads, self.head_dim
         if is_causal and attn_mask is None:
             raise RuntimeError("MultiheadAttention: is_causal=True is a hint and needs the causal attn_mask "
-                               "too (as PyTorch): pass attn_mask=nn.generate_square_subsequent_mask(L)")
+                               "too (as PyTorch): pass attn_mask=nn.Transformer.generate_square_subsequent_mask(L)")
         q, k, v = self._project(params, query, key, value)
         dtype = tnp.result_type(q)
         mask = _additive(attn_mask, "attn_mask", dtype)

@@ -45,6 +45,7 @@ __all__ = [
     "nll_loss", "one_hot", "relu", "sigmoid", "softmax", "tanh",
     "celu", "elu", "glu", "hardsigmoid", "hardswish", "hardtanh", "leaky_relu", "logsigmoid", "mish", "prelu",
     "relu6", "selu", "silu", "softplus", "softsign", "tanhshrink", "threshold",
+    "scaled_dot_product_attention",
 ]
 
 _SHORT = {"float16": "f16", "bfloat16": "bf16", "float32": "f32", "float64": "f64", "int8": "i8",
@@ -762,3 +763,5 @@ from tapegrad.nn.activations import (  # noqa: E402
     tanhshrink,
     threshold,
 )
+# Attention (tapegrad.nn.attention) is built on this module too.
+from tapegrad.nn.attention import scaled_dot_product_attention  # noqa: E402
