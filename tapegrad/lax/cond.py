@@ -18,6 +18,7 @@ from jax.tree_util import tree_flatten, tree_unflatten
 from tapegrad.core.primitive import Primitive
 from tapegrad.core.tracer import Tracer
 from tapegrad.lax.body import Body, as_value, check_same_avals, is_inexact, leaf_aval
+from tapegrad.lax.eager import compiled_once
 
 
 def switch(index: Any, branches: Sequence[Callable], *operands: Any) -> Any:
@@ -48,7 +49,9 @@ def switch(index: Any, branches: Sequence[Callable], *operands: Any) -> Any:
                          first.out_tree)
     captured = _union([b.captured for b in bodies])
     if not captured and not any(type(v) is Tracer for v in ops):
-        return jax.lax.switch(idx.astype(jnp.int32), branches, *operands)
+        return tree_unflatten(first.out_tree, compiled_once(
+            lambda i, *o: tree_flatten(jax.lax.switch(i, branches, *tree_unflatten(ops_tree, list(o))))[0])(
+            idx.astype(jnp.int32), *ops))
     outs = switch_p(jnp.clip(idx.astype(jnp.int32), 0, len(branches) - 1), *captured, *ops,
                     bodies=tuple(bodies), n_consts=len(captured))
     return tree_unflatten(first.out_tree, list(outs))
@@ -127,5 +130,5 @@ def _switch_vjp(gs: tuple, out: Any, index: Any, *args: Any, bodies: tuple, n_co
     return [None, *d_k, *ops_cts]
 
 
-switch_p = Primitive("switch", _switch_impl, multiple_results=True, save_args=True,
+switch_p = Primitive("switch", compiled_once(_switch_impl), multiple_results=True, save_args=True,
                      symbolic_zeros=True).defvjp_all(_switch_vjp)

@@ -19,6 +19,7 @@ from jax.tree_util import tree_flatten, tree_unflatten
 from tapegrad.core.primitive import Primitive
 from tapegrad.core.tracer import Tracer
 from tapegrad.lax.body import Body, as_value, check_same_avals, is_inexact, leaf_aval
+from tapegrad.lax.eager import compiled_once
 from tapegrad.lax.scan import scan
 
 
@@ -93,7 +94,8 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
     body_b = Body(lambda v: body_fun(v), (tree,), (avals,), WHO)
     check_same_avals(WHO, "the loop value", list(body_b.out_avals), body_b.out_tree, avals, tree)
     if not cond_b.captured and not body_b.captured and not any(type(v) is Tracer for v in leaves):
-        return jax.lax.while_loop(cond_fun, body_fun, init_val)
+        return tree_unflatten(tree, compiled_once(lambda *v: tree_flatten(jax.lax.while_loop(
+            cond_fun, body_fun, tree_unflatten(tree, list(v))))[0])(*leaves))
     n_c = len(cond_b.captured)
     out = while_p(*cond_b.captured, *body_b.captured, *leaves, cond=cond_b, body=body_b, n_cond=n_c,
                   n_body=len(body_b.captured))
@@ -127,7 +129,8 @@ def _while_vjp(gs: tuple, out: Any, *args: Any, cond: Body, body: Body, n_cond: 
     return full
 
 
-while_p = Primitive("while_loop", _while_impl, multiple_results=True, symbolic_zeros=True).defvjp_all(_while_vjp)
+while_p = Primitive("while_loop", compiled_once(_while_impl), multiple_results=True,
+                    symbolic_zeros=True).defvjp_all(_while_vjp)
 
 
 def _transpose_impl(*args: Any, cond: Body, body: Body, n_cond: int, n_body: int, d_in: tuple,
@@ -186,5 +189,5 @@ def _while_jvp(cond: Body, body: Body, kc: list, kb: list, vals: list, t_vals: l
     return out
 
 
-while_transpose_p = Primitive("while_loop_transpose", _transpose_impl, multiple_results=True,
+while_transpose_p = Primitive("while_loop_transpose", compiled_once(_transpose_impl), multiple_results=True,
                               symbolic_zeros=True).defvjp_all(_transpose_vjp)

@@ -29,6 +29,7 @@ from jax.tree_util import tree_flatten, tree_unflatten
 from tapegrad.core.primitive import Primitive
 from tapegrad.core.tracer import Tracer
 from tapegrad.lax.body import Body, as_value, check_same_avals, is_inexact, leaf_aval
+from tapegrad.lax.eager import compiled_once
 from tapegrad.lax.residuals import Plan
 
 WHO = "tg.lax.scan"
@@ -68,8 +69,12 @@ def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None, reve
     check_same_avals(WHO, "the carry", c_leaves, c_tree, init_avals, init_tree)
     y_leaves, y_tree = tree_flatten(out[1])
     if not body.captured and not any(type(v) is Tracer for v in init_leaves + xs_leaves):
-        # Nothing to differentiate: the loop is plain JAX.
-        return jax.lax.scan(f, init, xs, length=length, reverse=reverse, unroll=unroll)
+        # Nothing to differentiate: the loop is plain JAX (compiled once per program when eager).
+        def plain(*leaves: Any) -> Any:
+            c = tree_unflatten(init_tree, list(leaves[:len(init_leaves)]))
+            x = tree_unflatten(xs_tree, list(leaves[len(init_leaves):]))
+            return jax.lax.scan(f, c, x, length=length, reverse=reverse, unroll=unroll)
+        return compiled_once(plain)(*init_leaves, *xs_leaves)
     results = scan_p(*body.captured, *init_leaves, *xs_leaves, body=body, n_consts=len(body.captured),
                      n_carry=len(init_leaves), length=n, reverse=bool(reverse), unroll=unroll, remat=remat)
     carry = tree_unflatten(init_tree, list(results[:len(init_leaves)]))
@@ -214,5 +219,5 @@ def _merge(full: list, positions: list[int], values: tuple) -> list:
     return out
 
 
-scan_p = Primitive("scan", _scan_impl, multiple_results=True, save_out=True,
+scan_p = Primitive("scan", compiled_once(_scan_impl), multiple_results=True, save_out=True,
                    symbolic_zeros=True).defvjp_all(_scan_vjp)

@@ -35,6 +35,7 @@ from tapegrad.core.primitive import Primitive
 from tapegrad.core.tracer import Tracer
 from tapegrad.rules import activations as _act
 from tapegrad.rules import conv as _conv
+from tapegrad.rules.special import expit as _expit
 from tapegrad.transforms import stop_gradient
 
 Array = Any  # a jax.Array, NumPy array, Python number or tapegrad Tracer
@@ -46,6 +47,10 @@ __all__ = [
     "celu", "elu", "glu", "hardsigmoid", "hardswish", "hardtanh", "leaky_relu", "logsigmoid", "mish", "prelu",
     "relu6", "selu", "silu", "softplus", "softsign", "tanhshrink", "threshold",
     "scaled_dot_product_attention",
+    "group_norm", "instance_norm", "normalize", "rms_norm",
+    "binary_cross_entropy", "cosine_embedding_loss", "cosine_similarity", "ctc_loss", "gaussian_nll_loss",
+    "huber_loss", "kl_div", "l1_loss", "margin_ranking_loss", "pairwise_distance", "poisson_nll_loss",
+    "smooth_l1_loss", "triplet_margin_loss",
 ]
 
 _SHORT = {"float16": "f16", "bfloat16": "bf16", "float32": "f32", "float64": "f64", "int8": "i8",
@@ -143,11 +148,9 @@ def sigmoid(input: Array) -> Array:
         >>> float(sigmoid(0.0))
         0.5
     """
-    pos = input >= 0
-    # exp of -|x| never overflows; each branch is the exact formula on its own side, so
-    # the gradient is right everywhere (including 0.25 at 0).
-    e = tnp.exp(tnp.where(pos, -input, input))
-    return tnp.where(pos, 1, e) / (1 + e)
+    # One primitive (XLA's logistic), whose rule reads only its output: g * s * (1 - s). A recurrent
+    # loop saves that one array per step, where the two-branch composition saved four.
+    return _expit(input)
 
 
 def _logsigmoid(x: Array) -> Array:
@@ -763,5 +766,24 @@ from tapegrad.nn.activations import (  # noqa: E402
     tanhshrink,
     threshold,
 )
+
 # Attention (tapegrad.nn.attention) is built on this module too.
 from tapegrad.nn.attention import scaled_dot_product_attention  # noqa: E402
+
+# The other normalisations and losses live beside their modules (tapegrad.nn.norm, tapegrad.nn.losses).
+from tapegrad.nn.losses import (  # noqa: E402
+    binary_cross_entropy,
+    cosine_embedding_loss,
+    cosine_similarity,
+    ctc_loss,
+    gaussian_nll_loss,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    margin_ranking_loss,
+    pairwise_distance,
+    poisson_nll_loss,
+    smooth_l1_loss,
+    triplet_margin_loss,
+)
+from tapegrad.nn.norm import group_norm, instance_norm, normalize, rms_norm  # noqa: E402
