@@ -32,11 +32,18 @@ UNARY = {
     "softmax": (lambda x: s.softmax(x, axis=0), lambda x: jsp.softmax(x, axis=0), lambda u: 3 * u),
     "log_softmax": (lambda x: s.log_softmax(x, axis=-1), lambda x: jax.nn.log_softmax(x, axis=-1),
                     lambda u: 3 * u),
+    "i0": (s.i0, jsp.i0, lambda u: 3 * u),
+    "i1": (s.i1, jsp.i1, lambda u: 3 * u),
+    "multigammaln3": (lambda x: s.multigammaln(x, 3), lambda x: jsp.multigammaln(x, 3), lambda u: 3 + 1.5 * u),
 }
 BINARY = {
     "xlogy": (s.xlogy, jsp.xlogy, lambda u: u, lambda u: 1.5 + u),
     "xlog1py": (s.xlog1py, jsp.xlog1py, lambda u: u, lambda u: 0.5 * u),
     "betaln": (s.betaln, jsp.betaln, lambda u: 2 + 1.5 * u, lambda u: 2 + 1.5 * u),
+    "beta": (s.beta, jsp.beta, lambda u: 2 + 1.5 * u, lambda u: 2 + 1.5 * u),
+    "zeta": (s.zeta, jsp.zeta, lambda u: 3 + 1.5 * u, lambda u: 2 + 1.5 * u),
+    "rel_entr": (s.rel_entr, jsp.rel_entr, lambda u: 1 + 0.9 * u, lambda u: 1 + 0.9 * u),
+    "kl_div": (s.kl_div, jsp.kl_div, lambda u: 1 + 0.9 * u, lambda u: 1 + 0.9 * u),
 }
 SHAPES = [(2, 3), (4,), ()]
 
@@ -100,6 +107,9 @@ TORCH = {
     "i0e": (s.i0e, torch.special.i0e, lambda u: 4 * u),
     "i1e": (s.i1e, torch.special.i1e, lambda u: 4 * u),
     "entr": (s.entr, torch.special.entr, lambda u: 1.1 + u),
+    "i0": (s.i0, torch.special.i0, lambda u: 4 * u),
+    "i1": (s.i1, torch.special.i1, lambda u: 4 * u),
+    "multigammaln": (lambda x: s.multigammaln(x, 3), lambda x: torch.special.multigammaln(x, 3), lambda u: 3 + u),
 }
 
 
@@ -142,3 +152,62 @@ def test_bad_input_names_function():
     with pytest.raises(ValueError, match="polygamma.*non-negative"):
         s.polygamma(-1, 2.0)
     assert s.gammaln(jnp.asarray([3])).dtype == jsp.gammaln(jnp.asarray([3])).dtype
+
+
+def test_incomplete_gamma_and_beta_where_jax_differentiates():
+    # gammainc/gammaincc: every argument once, x to order 2 (d/da is lax.igamma_grad_a, which JAX does not
+    # differentiate again); betainc: x only, as JAX.
+    a, x = jnp.asarray(2.5 + 1.5 * _u((2, 1, 3), 6)), jnp.asarray(2 + 1.5 * _u((4, 1), 7))
+    p = jnp.asarray(0.5 + 0.45 * _u((4, 1), 8))
+    for fn, ref in [(s.gammainc, jsp.gammainc), (s.gammaincc, jsp.gammaincc)]:
+        assert_vjp(fn, (a, x), order=1, reference=ref)
+        assert_vjp(lambda x, fn=fn: fn(a, x), (x,), order=2, reference=lambda x, ref=ref: ref(a, x))
+        # d/da (d/dx P) is a derivative of exp(-x) x^(a-1) / Gamma(a): defined, as in JAX
+        np.testing.assert_allclose(tg.grad(tg.grad(fn, 1), 0)(2.0, 1.5), jax.grad(jax.grad(ref, 1), 0)(2.0, 1.5),
+                                   rtol=1e-12)
+        with pytest.raises(NotImplementedError, match="gammainc.*igamma_grad_a"):
+            tg.grad(tg.grad(fn, 0), 1)(2.0, 1.5)
+    assert_vjp(lambda x: s.betainc(a, a + 0.3, x), (p,), order=2, reference=lambda x: jsp.betainc(a, a + 0.3, x))
+    for i in (0, 1):
+        with pytest.raises(ValueError, match="betainc.*a and b"):
+            tg.grad(s.betainc, i)(2.0, 1.5, 0.3)
+    for fn, ref in [(s.gammainc, jsp.gammainc), (s.betainc, jsp.betainc)]:
+        args = (a, x) if fn is s.gammainc else (a, a + 0.3, p)
+        np.testing.assert_allclose(fn(*args), ref(*args), rtol=1e-13)
+    # float32 stays float32, and Python scalars are weak as in jax.scipy
+    assert s.gammainc(jnp.float32(2), 2.0).dtype == jnp.float32
+    assert_vjp(lambda x: s.gammainc(a.astype("float32"), x), (x.astype("float32"),), order=1,
+               reference=lambda x: jsp.gammainc(a.astype("float32"), x))
+
+
+def test_zeta_beta_edges():
+    with pytest.raises(NotImplementedError, match="zeta.*Riemann"):
+        s.zeta(2.0)
+    # d/ds of zeta is that of JAX's series, in float32 too
+    sq = (jnp.asarray([1.5, 2.5, 4.0], "float32"), jnp.asarray([0.5, 1.0, 3.0], "float32"))
+    assert_vjp(s.zeta, sq, order=1, reference=jsp.zeta)
+    # beta's sign through gammasgn, and a gradient where jax's is NaN (negative a): finite differences agree
+    np.testing.assert_allclose(s.beta(-1.3, 0.4), jsp.beta(-1.3, 0.4), rtol=1e-12)
+    assert_vjp(s.beta, (jnp.asarray([-1.3, 0.7]), jnp.asarray([0.4, -2.5])), order=2)
+    np.testing.assert_array_equal(s.gammasgn(jnp.asarray([-2.5, -1.5, -1.0, 3.0])),
+                                  jsp.gammasgn(jnp.asarray([-2.5, -1.5, -1.0, 3.0])))
+    # rel_entr / kl_div outside p, q > 0: JAX's values and (zero) gradients
+    for p, q in [(0.0, 1.5), (0.0, 0.0), (-1.0, 1.0), (1.0, 0.0)]:
+        for fn, ref in [(s.rel_entr, jsp.rel_entr), (s.kl_div, jsp.kl_div)]:
+            np.testing.assert_array_equal(fn(p, q), ref(p, q))
+            np.testing.assert_array_equal(tg.grad(fn, (0, 1))(p, q), jax.grad(ref, (0, 1))(p, q))
+    # i1'(0) = 1/2 and I0''(0) = 1/2 (jax's exp(|x|) * i0e composition gives 1.5 at the kink)
+    assert float(tg.grad(s.i1)(0.0)) == 0.5 and float(tg.grad(tg.grad(s.i0))(0.0)) == 0.5
+
+
+def test_torch_partial_gradients():
+    a, x = 1.5 + _u((2, 3), 9), 2 + _u((3,), 10)
+    pairs = [(s.gammainc, torch.special.gammainc, 1), (s.gammaincc, torch.special.gammaincc, 1),
+             (s.zeta, torch.special.zeta, 1), (s.xlog1py, torch.special.xlog1py, 0)]
+    for fn, tfn, i in pairs:
+        ta, tx = torch.tensor(a, requires_grad=True), torch.tensor(x, requires_grad=True)
+        out = tfn(ta, tx)
+        (want,) = torch.autograd.grad(out.sum(), (ta, tx)[i])
+        np.testing.assert_allclose(fn(jnp.asarray(a), jnp.asarray(x)), out.detach().numpy(), rtol=1e-10)
+        got = tg.grad(lambda a, x, fn=fn: tnp_sum(fn(a, x)), i)(jnp.asarray(a), jnp.asarray(x))
+        np.testing.assert_allclose(got, want.numpy(), rtol=1e-9)

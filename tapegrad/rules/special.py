@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 
 import jax
+import jax.numpy as jnp
 import jax.scipy.special as jsp
 
 import tapegrad.numpy as tnp
-from tapegrad.core.primitive import Primitive
+from tapegrad.core.primitive import Primitive, nondifferentiable
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _HALF_SQRT_PI = math.sqrt(math.pi) / 2.0
@@ -99,3 +100,102 @@ def _i1e_rule(g, out, x):
 
 i0e = Primitive("i0e", jax.jit(jsp.i0e), save_out=True).defvjp(_i0e_rule)
 i1e = Primitive("i1e", jax.jit(jsp.i1e), save_out=True).defvjp(_i1e_rule)
+
+
+# ---- Bessel functions I0, I1: I0' = I1, I1' = I0 - I1 / x (1/2 at 0, where I1(x) ~ x/2). ----
+
+def _i1_rule(g, out, x):
+    safe = tnp.where(x == 0, 1.0, x)
+    return g * tnp.where(x == 0, 0.5, i0(x) - out / safe)
+
+
+i0 = Primitive("i0", jax.jit(jsp.i0)).defvjp(lambda g, out, x: g * i1(x))
+i1 = Primitive("i1", jax.jit(jsp.i1), save_out=True).defvjp(_i1_rule)
+
+
+# ---- Regularized incomplete gamma functions P(a, x) (gammainc) and Q(a, x) = 1 - P (gammaincc). ----
+# d/dx P = x^(a-1) e^-x / Gamma(a); d/da P has no closed form: JAX computes it with its own series /
+# continued fraction (lax.igamma_grad_a), which becomes a primitive here. JAX defines no derivative of
+# igamma_grad_a, so differentiating through it again raises, as jax.grad does.
+
+def _no_second_a(g, out, a, x):
+    raise NotImplementedError(
+        "tapegrad.scipy.special.gammainc/gammaincc: the derivative of d/da gammainc(a, x) (lax.igamma_grad_a) "
+        "is not defined, as in JAX: second derivatives involving a are not available; x's are")
+
+
+igamma_grad_a = Primitive("igamma_grad_a", jax.jit(lambda a, x: jax.lax.igamma_grad_a(*jnp.broadcast_arrays(a, x)))
+                          ).defvjp(_no_second_a, _no_second_a)
+
+
+def _igamma_dx(a, x):
+    return tnp.exp(-x + (a - 1) * tnp.log(x) - gammaln(a))
+
+
+gammainc = Primitive("gammainc", jax.jit(jsp.gammainc)).defvjp(
+    lambda g, out, a, x: g * igamma_grad_a(a, x), lambda g, out, a, x: g * _igamma_dx(a, x))
+gammaincc = Primitive("gammaincc", jax.jit(jsp.gammaincc)).defvjp(
+    lambda g, out, a, x: -g * igamma_grad_a(a, x), lambda g, out, a, x: -g * _igamma_dx(a, x))
+
+
+# ---- Regularized incomplete beta function I_x(a, b): JAX differentiates it in x only. ----
+
+def _betainc_ab(g, out, a, b, x):
+    raise ValueError("tapegrad.scipy.special.betainc: the gradient with respect to a and b is not supported "
+                     "(nor in jax.scipy.special.betainc); only x is differentiable")
+
+
+def _betainc_x(g, out, a, b, x):
+    # x^(a-1) (1-x)^(b-1) / B(a, b), in logs (log1p keeps (1-x) exact for small x).
+    return g * tnp.exp((b - 1) * tnp.log1p(-x) + (a - 1) * tnp.log(x) - betaln(a, b))
+
+
+betainc = Primitive("betainc", jax.jit(jsp.betainc)).defvjp(_betainc_ab, _betainc_ab, _betainc_x)
+
+
+# ---- Hurwitz zeta(s, q) = sum_n (n + q)^-s. ----
+# d/dq = -s zeta(s + 1, q) exactly. d/ds has no closed form: JAX differentiates the Euler-Maclaurin series
+# it uses for that purpose (Johansson 2015, eq. 5, N = M = 16 terms in float64, 8 in float32); the rule
+# below is that series' s-derivative written out, so the values agree with jax.grad and every order works.
+
+# (2k)! / B_2k, the series' coefficients (jax.scipy.special's table).
+_ZETA_COEFS = (12.0, -720.0, 30240.0, -1209600.0, 47900160.0, -1307674368000 / 691, 74724249600.0,
+               -10670622842880000 / 3617, 5109094217170944000 / 43867, -802857662698291200000 / 174611,
+               14101100039391805440000 / 77683, -1693824136731743669452800000 / 236364091,
+               186134520519971831808000000 / 657931, -37893265687455865519472640000000 / 3392780147,
+               759790291646040068357842010112000000 / 1723168255201,
+               -134196726836183700385281186201600000000 / 7709321041217)
+
+
+def _zeta_ds(s, q):
+    """d/ds of the series S + I + T with S = sum_k<N (q+k)^-s, I = (q+N)^(1-s) / (s-1),
+    T = (q+N)^-s (1/2 + sum_j c_j / coef_j), c_j = prod_{m<=2j} (s+m) / (q+N)."""
+    dt = tnp.result_type(s, q)
+    n = 8 if dt == jnp.float32 else 16
+    se, qe = tnp.expand_dims(s, -1), tnp.expand_dims(q, -1)
+    qk = qe + tnp.arange(n, dtype=dt)
+    d_sum = -tnp.sum(tnp.log(qk) * qk ** -se, axis=-1)
+    big = q + n
+    log_big = tnp.log(big)
+    integral = big ** (1 - s) / (s - 1)
+    d_integral = -(log_big + 1 / (s - 1)) * integral
+    sm = se + tnp.arange(2 * n, dtype=dt)
+    c = tnp.cumprod(sm / tnp.expand_dims(big, -1), axis=-1)[..., ::2]
+    dlog_c = tnp.cumsum(1 / sm, axis=-1)[..., ::2]  # d log c_j / ds
+    inv_coefs = jnp.asarray([1 / v for v in _ZETA_COEFS[:n]], dtype=dt)
+    tail = big ** -s
+    d_tail = -log_big * tail * (0.5 + tnp.sum(c * inv_coefs, axis=-1)) + tail * tnp.sum(c * dlog_c * inv_coefs,
+                                                                                     axis=-1)
+    return d_sum + d_integral + d_tail
+
+
+zeta = Primitive("zeta", jax.jit(jsp.zeta)).defvjp(
+    lambda g, out, s, q: g * _zeta_ds(s, q), lambda g, out, s, q: -g * s * zeta(s + 1, q))
+
+
+# ---- Signs and beta: log|B(a, b)| with jax's forward (accurate for large arguments, where the sum of three
+# gammaln cancels), and its exact derivatives psi(a) - psi(a + b), psi(b) - psi(a + b). ----
+
+gammasgn = nondifferentiable("gammasgn", jax.jit(jsp.gammasgn))
+betaln = Primitive("betaln", jax.jit(jsp.betaln)).defvjp(
+    lambda g, out, a, b: g * (digamma(a) - digamma(a + b)), lambda g, out, a, b: g * (digamma(b) - digamma(a + b)))

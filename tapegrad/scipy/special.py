@@ -18,29 +18,37 @@ from tapegrad.core.tracer import Tracer
 from tapegrad.rules import special as _r
 from tapegrad.rules.reductions import logsumexp as _logsumexp
 
-__all__ = ["betaln", "digamma", "entr", "erf", "erfc", "erfinv", "expit", "gamma", "gammaln", "i0e", "i1e",
-           "log_ndtr", "log_softmax", "logit", "logsumexp", "ndtr", "ndtri", "polygamma", "softmax", "xlog1py",
-           "xlogy"]
+__all__ = ["beta", "betainc", "betaln", "digamma", "entr", "erf", "erfc", "erfinv", "expit", "gamma", "gammainc",
+           "gammaincc", "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e", "kl_div", "log_ndtr", "log_softmax",
+           "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "rel_entr", "softmax", "xlog1py",
+           "xlogy", "zeta"]
 
 Array = Any
 
 
-def _float(x: Any, who: str) -> Any:
+def _float(x: Any, who: str, complex_ok: bool = False) -> Any:
     """``x`` as a floating array (integers promote as jax.scipy does); complex input is refused by name."""
     if type(x) is not Tracer:
+        if isinstance(x, (int, float)) and not isinstance(x, bool):
+            x = float(x)  # a weakly typed scalar, as jax.scipy keeps Python numbers: 2.0 * float32 stays float32
         x = jnp.asarray(x)
         if not jnp.issubdtype(x.dtype, jnp.inexact):
             x = x.astype(jnp.result_type(float))
-    if jnp.issubdtype(x.dtype, jnp.complexfloating):
+    if not complex_ok and jnp.issubdtype(x.dtype, jnp.complexfloating):
         raise TypeError(f"tapegrad.scipy.special.{who}: complex input ({x.dtype}) is not supported, as in "
                         "jax.scipy.special; pass a real array")
     return x
 
 
+def _promote(who: str, *xs: Any) -> tuple[Any, ...]:
+    """``xs`` as floating arrays of one dtype, as jax.scipy promotes them (Python scalars are weak)."""
+    xs = tuple(_float(x, who) for x in xs)
+    dt = jnp.result_type(*(x.dtype if type(x) is Tracer else x for x in xs))
+    return tuple(x if x.dtype == dt else tnp.astype(x, dt) for x in xs)
+
+
 def _pair(x: Any, y: Any, who: str) -> tuple[Any, Any]:
-    x, y = _float(x, who), _float(y, who)
-    dt = jnp.result_type(x.dtype, y.dtype)
-    return (x if x.dtype == dt else tnp.astype(x, dt)), (y if y.dtype == dt else tnp.astype(y, dt))
+    return _promote(who, x, y)  # type: ignore[return-value]
 
 
 def erf(x: Array) -> Array:
@@ -87,7 +95,7 @@ def gamma(x: Array) -> Array:
     """The gamma function.
 
     Example:
-        >>> float(gamma(4.0))
+        >>> round(float(gamma(4.0)), 6)
         6.0
     """
     return _r.gamma(_float(x, "gamma"))
@@ -121,14 +129,13 @@ def polygamma(n: Any, x: Array) -> Array:
 
 
 def betaln(a: Array, b: Array) -> Array:
-    """``log|B(a, b)| = gammaln(a) + gammaln(b) - gammaln(a + b)``.
+    """``log|B(a, b)| = gammaln(a) + gammaln(b) - gammaln(a + b)``, accurate for large arguments.
 
     Example:
         >>> round(float(betaln(2.0, 3.0)), 4)  # log(1/12)
         -2.4849
     """
-    a, b = _pair(a, b, "betaln")
-    return _r.gammaln(a) + _r.gammaln(b) - _r.gammaln(a + b)
+    return _r.betaln(*_pair(a, b, "betaln"))
 
 
 def xlogy(x: Array, y: Array) -> Array:
@@ -269,3 +276,147 @@ def softmax(x: Array, axis: Any = -1) -> Array:
         [0.5, 0.5]
     """
     return tnp.exp(log_softmax(x, axis))
+
+
+# ---- Incomplete gamma and beta functions, beta, Bessel I0/I1, zeta, divergences. ----
+
+def gammainc(a: Array, x: Array) -> Array:
+    """The regularized lower incomplete gamma function ``P(a, x) = gamma(a, x) / Gamma(a)``.
+
+    Differentiable in ``x`` to any order and in ``a`` once (JAX's ``igamma_grad_a``, which JAX does not
+    differentiate again: a second derivative involving ``a`` raises, as in JAX).
+
+    Example:
+        >>> round(float(gammainc(1.0, 2.0)), 4)  # 1 - exp(-2)
+        0.8647
+    """
+    return _r.gammainc(*_promote("gammainc", a, x))
+
+
+def gammaincc(a: Array, x: Array) -> Array:
+    """The regularized upper incomplete gamma function ``Q(a, x) = 1 - P(a, x)``; derivatives as
+    :func:`gammainc`'s.
+
+    Example:
+        >>> round(float(gammaincc(1.0, 2.0)), 4)  # exp(-2)
+        0.1353
+    """
+    return _r.gammaincc(*_promote("gammaincc", a, x))
+
+
+def betainc(a: Array, b: Array, x: Array) -> Array:
+    """The regularized incomplete beta function ``I_x(a, b)``.
+
+    Differentiable in ``x`` only, as in JAX: a gradient with respect to ``a`` or ``b`` raises ``ValueError``.
+
+    Example:
+        >>> round(float(betainc(2.0, 3.0, 0.5)), 4)
+        0.6875
+    """
+    return _r.betainc(*_promote("betainc", a, b, x))
+
+
+def beta(a: Array, b: Array) -> Array:
+    """The beta function ``Gamma(a) Gamma(b) / Gamma(a + b)``, as ``sign * exp(betaln(a, b))``.
+
+    Example:
+        >>> round(float(beta(2.0, 3.0)), 4)  # 1/12
+        0.0833
+    """
+    a, b = _pair(a, b, "beta")
+    sign = _r.gammasgn(a) * _r.gammasgn(b) * _r.gammasgn(a + b)
+    return sign * tnp.exp(_r.betaln(a, b))
+
+
+def gammasgn(x: Array) -> Array:
+    """The sign of the gamma function (NaN at its poles); piecewise constant, so no gradient.
+
+    Example:
+        >>> float(gammasgn(-0.5))
+        -1.0
+    """
+    return _r.gammasgn(_float(x, "gammasgn"))
+
+
+def i0(x: Array) -> Array:
+    """The modified Bessel function of order 0, ``I0(x)``; ``I0' = I1``.
+
+    Example:
+        >>> float(i0(0.0))
+        1.0
+    """
+    return _r.i0(_float(x, "i0"))
+
+
+def i1(x: Array) -> Array:
+    """The modified Bessel function of order 1, ``I1(x)``; ``I1' = I0 - I1 / x`` (1/2 at 0).
+
+    Example:
+        >>> round(float(i1(1.0)), 4)
+        0.5652
+    """
+    return _r.i1(_float(x, "i1"))
+
+
+def zeta(x: Array, q: Array | None = None) -> Array:
+    """The Hurwitz zeta function ``sum_n (n + q)^-x``; as in JAX, ``q`` is required (no Riemann zeta).
+
+    The derivative in ``q`` is ``-x zeta(x + 1, q)``; the one in ``x`` is that of the Euler-Maclaurin
+    series JAX differentiates, so both agree with ``jax.grad`` (and differentiate again).
+
+    Example:
+        >>> round(float(zeta(2.0, 1.0)), 4)  # pi^2 / 6
+        1.6449
+    """
+    if q is None:
+        raise NotImplementedError("tapegrad.scipy.special.zeta: the Riemann zeta function (q=None) is not "
+                                  "implemented, as in JAX; pass q=1.0 for it, or another q for Hurwitz's")
+    return _r.zeta(*_promote("zeta", x, q))
+
+
+def multigammaln(a: Array, d: int) -> Array:
+    """The log of the multivariate gamma function, ``log Gamma_d(a) = d(d-1)/4 log(pi) + sum_i<d
+    gammaln(a - i/2)``; ``d`` is a concrete integer.
+
+    Example:
+        >>> round(float(multigammaln(2.0, 1)), 4)  # gammaln(2)
+        0.0
+    """
+    try:
+        k = int(d)
+    except TypeError:
+        raise TypeError(f"tapegrad.scipy.special.multigammaln: d must be a concrete integer, got {d!r}") from None
+    if k != d:
+        raise ValueError(f"tapegrad.scipy.special.multigammaln: d must be an integer, got {d!r}")
+    a = _float(a, "multigammaln")
+    shifts = jnp.arange(k, dtype=a.dtype) / 2
+    constant = 0.25 * k * (k - 1) * math.log(math.pi)
+    return tnp.sum(_r.gammaln(tnp.expand_dims(a, -1) - shifts), axis=-1) + constant
+
+
+def rel_entr(p: Array, q: Array) -> Array:
+    """Relative entropy ``p log(p / q)`` for ``p, q > 0``; 0 where ``p == 0 <= q``, ``inf`` elsewhere
+    (gradients 0 outside ``p, q > 0``, as JAX's).
+
+    Example:
+        >>> round(float(rel_entr(0.5, 0.25)), 4)  # 0.5 log 2
+        0.3466
+    """
+    p, q = _pair(p, q, "rel_entr")
+    both = tnp.logical_and(p > 0, q > 0)
+    p_zero = tnp.logical_and(p == 0, q >= 0)
+    safe_p, safe_q = tnp.where(both, p, 1.0), tnp.where(both, q, 1.0)
+    value = safe_p * tnp.log(safe_p) - _r.xlogy(safe_p, safe_q)
+    return tnp.where(both, value, tnp.where(p_zero, 0.0, math.inf))
+
+
+def kl_div(p: Array, q: Array) -> Array:
+    """The Kullback-Leibler divergence term ``p log(p / q) - p + q`` (``q`` where ``p == 0``, ``inf`` outside
+    the domain).
+
+    Example:
+        >>> round(float(kl_div(0.5, 0.25)), 4)
+        0.0966
+    """
+    p, q = _pair(p, q, "kl_div")
+    return rel_entr(p, q) - p + q
