@@ -51,6 +51,9 @@ __all__ = [
     "binary_cross_entropy", "cosine_embedding_loss", "cosine_similarity", "ctc_loss", "gaussian_nll_loss",
     "huber_loss", "kl_div", "l1_loss", "margin_ranking_loss", "pairwise_distance", "poisson_nll_loss",
     "smooth_l1_loss", "triplet_margin_loss",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
+    "adaptive_max_pool2d", "avg_pool1d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "max_pool1d", "fold", "interpolate", "pad", "pixel_shuffle", "pixel_unshuffle", "unfold",
 ]
 
 _SHORT = {"float16": "f16", "bfloat16": "bf16", "float32": "f32", "float64": "f64", "int8": "i8",
@@ -422,7 +425,7 @@ def _conv_nd(op: str, n: int, input: Array, weight: Array, bias: Array | None, s
     nd_in = tnp.ndim(input)
     if tnp.ndim(weight) != n + 2:
         raise ValueError(f"{op}: weight must be {n + 2}-d (out_channels, in_channels/groups, "
-                         f"{'kernel' if n == 1 else 'kH, kW'}), got weight {_describe(weight)}")
+                         f"{('kernel', 'kH, kW', 'kD, kH, kW')[n - 1]}), got weight {_describe(weight)}")
     if nd_in not in (n + 1, n + 2):
         raise ValueError(f"{op}: expected {n + 1}-d (unbatched) or {n + 2}-d (batched) input, "
                          f"got input {_describe(input)}")
@@ -770,6 +773,22 @@ from tapegrad.nn.activations import (  # noqa: E402
 # Attention (tapegrad.nn.attention) is built on this module too.
 from tapegrad.nn.attention import scaled_dot_product_attention  # noqa: E402
 
+# Transposed and 3-d convolutions, 1-d and adaptive pools (tapegrad.nn.conv_functional) and resampling
+# (pad, interpolate, fold/unfold, pixel shuffle: tapegrad.nn.resample) are built on this module too.
+from tapegrad.nn.conv_functional import (  # noqa: E402
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+    max_pool1d,
+)
+
 # The other normalisations and losses live beside their modules (tapegrad.nn.norm, tapegrad.nn.losses).
 from tapegrad.nn.losses import (  # noqa: E402
     binary_cross_entropy,
@@ -787,3 +806,4 @@ from tapegrad.nn.losses import (  # noqa: E402
     triplet_margin_loss,
 )
 from tapegrad.nn.norm import group_norm, instance_norm, normalize, rms_norm  # noqa: E402
+from tapegrad.nn.resample import fold, interpolate, pad, pixel_shuffle, pixel_unshuffle, unfold  # noqa: E402

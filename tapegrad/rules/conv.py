@@ -449,3 +449,66 @@ def avg_pool2d(x, *, kernel_size: tuple[int, int], stride: tuple[int, int], padd
     return avg_pool2d_p(x, kernel_size=tuple(kernel_size), stride=tuple(stride), padding=tuple(padding),
                         ceil_mode=bool(ceil_mode), count_include_pad=bool(count_include_pad),
                         divisor_override=None if divisor_override is None else int(divisor_override))
+
+
+# ---- adaptive_max_pool2d ---------------------------------------------------------------
+
+def adaptive_windows(n_in: int, n_out: int) -> list[tuple[int, int]]:
+    """PyTorch's adaptive windows along one axis: ``[floor(i*n_in/n_out), ceil((i+1)*n_in/n_out))``."""
+    return [((i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)) for i in range(n_out)]
+
+
+def _window_index(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(index, valid)`` of shape (n_out, longest window): each window's positions, the short ones
+    padded by repeating their last position (``valid`` marks the real ones)."""
+    wins = adaptive_windows(n_in, n_out)
+    longest = max(b - a for a, b in wins)
+    index = np.array([[min(a + t, b - 1) for t in range(longest)] for a, b in wins], np.int32)
+    valid = np.array([[a + t < b for t in range(longest)] for a, b in wins])
+    return index, valid
+
+
+def _adaptive_max_impl(x, *, output_size):
+    """``(maxima, flat indices into each H*W plane)`` over PyTorch's adaptive windows.
+
+    The windows are separable, so one gather per axis stacks every window's taps on a last
+    axis (N, C, Ho, Wo, kh*kw); the choice is PyTorch's CPU loop's: the first maximum in
+    row-major order, or the last NaN.
+    """
+    n, c, h, w = x.shape
+    (rows, vr), (cols, vc) = _window_index(h, output_size[0]), _window_index(w, output_size[1])
+    ho, kh = rows.shape
+    wo, kw = cols.shape
+    tap = x[:, :, rows.ravel()][..., cols.ravel()].reshape(n, c, ho, kh, wo, kw)
+    tap = tap.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho, wo, kh * kw)
+    valid = (vr[:, None, :, None] & vc[None, :, None, :]).reshape(ho, wo, kh * kw)
+    here = (rows[:, None, :, None] * w + cols[None, :, None, :]).reshape(ho, wo, kh * kw)
+    nan = jnp.isnan(tap) & valid
+    masked = jnp.where(valid & ~nan, tap, -jnp.inf)
+    best = jnp.max(masked, axis=-1, keepdims=True)
+    first_hit = jnp.argmax(valid & (masked == best), axis=-1)
+    last_nan = kh * kw - 1 - jnp.argmax(nan[..., ::-1], axis=-1)
+    k = jnp.where(jnp.any(nan, axis=-1), last_nan, first_hit)[..., None]
+    value = jnp.take_along_axis(tap, k, axis=-1)[..., 0]
+    index = jnp.take_along_axis(jnp.broadcast_to(jnp.asarray(here), tap.shape), k, axis=-1)[..., 0]
+    return value, index.astype(jnp.int32)
+
+
+def _adaptive_max_rule(gs, out, x, *, output_size):
+    h, w = x.shape[2:]
+    return (tnp.reshape(pool_scatter(gs[0], out[1], size=h * w), x.shape),)
+
+
+adaptive_max_pool2d_p = Primitive("adaptive_max_pool2d", _jit(_adaptive_max_impl, "output_size"), save_args=False,
+                                  save_out=True, multiple_results=True).defvjp_all(_adaptive_max_rule)
+
+
+def adaptive_max_pool2d(x, *, output_size: tuple[int, int]) -> tuple[Any, Any]:
+    """``(maxima, flat indices)`` of adaptive max pooling on an ``(N, C, H, W)`` array (PyTorch semantics).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> adaptive_max_pool2d(jnp.arange(9.0).reshape(1, 1, 3, 3), output_size=(2, 2))[1].tolist()
+        [[[[4, 5], [7, 8]]]]
+    """
+    return adaptive_max_pool2d_p(x, output_size=(int(output_size[0]), int(output_size[1])))
