@@ -32,9 +32,15 @@ from tapegrad.nn.resample_layers import (
     PixelUnshuffle, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d, ReplicationPad1d, ReplicationPad2d,
     ReplicationPad3d, Unfold, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d, ZeroPad1d, ZeroPad2d, ZeroPad3d,
 )
-from tapegrad.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from tapegrad.nn.norm import (
+    BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LayerNorm, RMSNorm,
+)
 from tapegrad.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from tapegrad.nn.attention import MultiheadAttention
+from tapegrad.nn.losses import (
+    BCELoss, CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss,
+    PoissonNLLLoss, SmoothL1Loss, TripletMarginLoss,
+)
 from tapegrad.nn.activations import (
     CELU, ELU, GLU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, Mish, PReLU, ReLU6, SELU, SiLU,
     Softplus, Softsign, Tanhshrink, Threshold,
@@ -63,6 +69,9 @@ __all__ = [
     "ReplicationPad2d", "ReplicationPad3d", "Unfold", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d",
     "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
     "MultiheadAttention",
+    "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "RMSNorm",
+    "BCELoss", "CTCLoss", "CosineEmbeddingLoss", "GaussianNLLLoss", "HuberLoss", "KLDivLoss", "L1Loss",
+    "MarginRankingLoss", "PoissonNLLLoss", "SmoothL1Loss", "TripletMarginLoss",
     "celu", "dot_product_attention", "elu", "gelu", "glu", "hard_sigmoid", "hard_silu", "hard_swish",
     "hard_tanh", "leaky_relu", "log_sigmoid", "log_softmax", "logsumexp", "mish", "one_hot", "relu", "relu6",
     "selu", "sigmoid", "silu", "soft_sign", "softmax", "softplus", "squareplus", "standardize", "swish",
