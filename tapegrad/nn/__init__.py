@@ -17,7 +17,7 @@ Example:
 from tapegrad.nn import functional
 from tapegrad.nn import init
 from tapegrad.nn.module import (
-    Module, ModuleList, Sequential, as_key, load_state_dict, merge, named_parameters, state_dict,
+    Module, ModuleDict, ModuleList, Sequential, as_key, load_state_dict, merge, named_parameters, state_dict,
 )
 from tapegrad.nn.layers import (
     BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Embedding, Flatten, GELU, Identity, Linear, LogSoftmax,
@@ -55,6 +55,9 @@ from tapegrad.nn.jax_nn import (
     softplus, squareplus, standardize, swish,
 )
 
+from tapegrad.nn import utils
+from tapegrad.nn.utils import count_parameters
+
 F = functional
 
 __all__ = [
@@ -71,6 +74,7 @@ __all__ = [
     "PixelShuffle", "PixelUnshuffle", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d",
     "ReplicationPad2d", "ReplicationPad3d", "Unfold", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d",
     "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
+    "ModuleDict", "count_parameters", "utils",
     "MultiheadAttention", "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
     "TransformerEncoderLayer",
     "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "RMSNorm",

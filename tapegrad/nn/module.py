@@ -256,12 +256,14 @@ class ParamsError(KeyError):
     """
 
     def __init__(self, module: Module, node: Mapping[str, Any], problems: list[tuple[tuple[str, ...], str]],
-                 given: Mapping[tuple[str, ...], list[str]]) -> None:
+                 given: Mapping[tuple[str, ...], list[str]],
+                 found: Mapping[tuple[str, ...], tuple[int, ...]] | None = None) -> None:
         super().__init__(problems[0][0][-1] if problems and problems[0][0] else "")
         self.module = module
         self.node = node  # the params (a ParamsView) the paths below are relative to
         self.problems = problems  # (path, what was expected there)
         self.given = dict(given)  # path of a dict -> the keys it holds
+        self.found = dict(found or {})  # path of a leaf present with a wrong shape -> that shape
 
     def within(self, module: Module, params: Mapping[str, Any]) -> None:
         """Re-root the paths at ``params``, the view ``module`` received, if ``self.node`` lies below it
@@ -272,16 +274,27 @@ class ParamsError(KeyError):
         self.module, self.node = module, params
         self.problems = [(prefix + path, what) for path, what in self.problems]
         self.given = {prefix + path: keys for path, keys in self.given.items()}
+        self.found = {prefix + path: shape for path, shape in self.found.items()}
 
     def __str__(self) -> str:
         lines = []
         for path, what in self.problems:
+            if path in self.found:
+                lines.append(f"  {'.'.join(path)!r} has shape {self.found[path]}: expected {what}")
+                continue
             holder = "params" + "".join(f"[{k!r}]" for k in path[:-1])
             lines.append(f"  {'.'.join(path)!r} is missing: expected {what}; {holder} holds "
                          f"{self.given.get(path[:-1], [])}")
         return (f"{type(self.module).__name__}: the params tree does not match the model:\n" + "\n".join(lines)
                 + "\nPass the tree that model.init(key) returns (nn.load_state_dict(model.init(0), state_dict) "
                 "fills one from a state dict).")
+
+
+class ParamsShapeError(ParamsError, ValueError):
+    """A params leaf the module needs has a different shape from the one ``init`` builds (say, the
+    params of another model, or a transposed weight); names each path, the shape found and the one
+    expected. Also a ``ValueError``; raised before the module computes anything.
+    """
 
 
 def _describe(expected: Any) -> str:
@@ -291,6 +304,14 @@ def _describe(expected: Any) -> str:
     if isinstance(expected, Mapping):
         return f"a dict of {list(expected)}"
     return f"a {np.dtype(expected.dtype).name} array of shape {tuple(expected.shape)}"
+
+
+def _leaf_shape(value: Any) -> tuple[int, ...] | None:
+    """The shape of a params leaf, or None for a sub-dict (whose module checks it)."""
+    if isinstance(value, Mapping):
+        return None
+    shape = getattr(value, "shape", None)
+    return tuple(shape) if shape is not None else tuple(np.shape(value))
 
 
 # Per module instance: its params dict's expected top-level entries (name -> array shape/dtype or child
@@ -438,10 +459,19 @@ class Module(metaclass=_ModuleMeta):
         expected = _expected_entries(self)
         # Checked before forward, because a layer may read an optional entry with .get (Linear's
         # bias): a missing one would silently give a wrong number rather than a KeyError.
-        if expected is not None and not params.keys() >= expected.keys():
-            given = [str(k) for k in params]
-            problems = [((str(k),), _describe(v)) for k, v in expected.items() if k not in params]
-            raise ParamsError(self, params, problems, {(): given})
+        if expected is not None:
+            if not params.keys() >= expected.keys():
+                given = [str(k) for k in params]
+                problems = [((str(k),), _describe(v)) for k, v in expected.items() if k not in params]
+                raise ParamsError(self, params, problems, {(): given})
+            # Own leaves only: each child checks its own when it is called. A wrong shape would otherwise
+            # surface deep inside an op (or, broadcast, not at all), without the path.
+            found = {(str(k),): shape for k, v in expected.items()
+                     if isinstance(v, jax.ShapeDtypeStruct) and (shape := _leaf_shape(params[k])) is not None
+                     and shape != tuple(v.shape)}
+            if found:
+                problems = [(path, _describe(expected[path[0]])) for path in found]
+                raise ParamsShapeError(self, params, problems, {}, found)
         try:
             return self.forward(params, *args, **kwargs)
         except ParamsError as e:
@@ -697,5 +727,74 @@ class ModuleList(Sequential):
         return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
 
 
-__all__ = ["Module", "ModuleList", "Sequential", "as_key", "load_state_dict", "merge", "named_parameters",
-           "state_dict"]
+class ModuleDict(Module):
+    """Modules keyed by name, in insertion order, with no ``forward``: look them up in your own.
+
+    PyTorch's ``nn.ModuleDict``: ``md["name"]``, ``"name" in md``, ``len``, iteration over the keys,
+    ``keys()``, ``values()``, ``items()``; each child's params sit under its key. Being configuration,
+    it is immutable: build a new one (``nn.ModuleDict({**md, "new": layer})``) instead of assigning.
+
+    Example:
+        >>> import tapegrad.nn as nn
+        >>> class Heads(nn.Module):
+        ...     def __init__(self):
+        ...         self.heads = nn.ModuleDict({"cls": nn.Linear(4, 3), "reg": nn.Linear(4, 1)})
+        ...     def forward(self, params, x, head):
+        ...         return self.heads[head](params["heads"][head], x)
+        >>> model = Heads()
+        >>> model(model.init(0), jnp.ones((2, 4)), "reg").shape
+        (2, 1)
+        >>> [name for name, _ in nn.named_parameters(model.init(0))][:2]
+        ['heads.cls.weight', 'heads.cls.bias']
+    """
+
+    def __init__(self, modules: Mapping[str, Module] | Sequence[tuple[str, Module]] | None = None) -> None:
+        items = list(modules.items()) if isinstance(modules, Mapping) else list(modules or ())
+        seen: dict[str, Module] = {}
+        for i, item in enumerate(items):
+            if not (isinstance(item, (tuple, list)) and len(item) == 2):
+                raise TypeError(f"ModuleDict: expected a mapping or (name, module) pairs; element {i} is "
+                                f"{type(item).__name__}")
+            name, m = item
+            if not isinstance(name, str):
+                raise TypeError(f"ModuleDict: keys must be strings, got {type(name).__name__} {name!r}")
+            if not name or "." in name:
+                raise KeyError(f"ModuleDict: module name can't be empty or contain \".\", got {name!r}")
+            if not isinstance(m, Module):
+                raise TypeError(f"ModuleDict: {name!r} is {type(m).__name__}, not an nn.Module")
+            seen[name] = m  # a repeated key replaces the earlier module, in its place, as a dict does
+        self._children = tuple(seen.items())
+
+    def named_children(self) -> list[tuple[str, Module]]:
+        return list(self._children)
+
+    def __getitem__(self, key: str) -> Module:
+        for name, m in self._children:
+            if name == key:
+                return m
+        raise KeyError(f"ModuleDict has no module {key!r}; it holds {[n for n, _ in self._children]}")
+
+    def __contains__(self, key: object) -> bool:
+        return any(name == key for name, _ in self._children)
+
+    def __len__(self) -> int:
+        return len(self._children)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._children)
+
+    def keys(self) -> list[str]:
+        return [name for name, _ in self._children]
+
+    def values(self) -> list[Module]:
+        return [m for _, m in self._children]
+
+    def items(self) -> list[tuple[str, Module]]:
+        return list(self._children)
+
+    def forward(self, params: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleDict has no forward; look its modules up in the parent's forward")
+
+
+__all__ = ["Module", "ModuleDict", "ModuleList", "ParamsError", "ParamsShapeError", "Sequential", "as_key",
+           "load_state_dict", "merge", "named_parameters", "state_dict"]
