@@ -470,7 +470,9 @@ class InstanceNorm2d(_InstanceNorm):
     """Instance normalisation of ``(N, C, H, W)`` or unbatched ``(C, H, W)`` inputs.
 
     ``forward(params, x, *, train=True)``; with ``track_running_stats=True`` training mode runs under
-    ``model.apply`` and ``train=False`` uses the running statistics, as ``BatchNorm2d``.
+    ``model.apply`` and ``train=False`` uses the running statistics, as ``BatchNorm2d``. As in PyTorch,
+    ``num_batches_tracked`` is kept but never advanced, and ``momentum=None`` leaves the running
+    statistics unchanged (PyTorch passes momentum 0 then).
 
     Example:
         >>> list(InstanceNorm2d(3, affine=True, track_running_stats=True).init(0))
