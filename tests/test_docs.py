@@ -113,8 +113,6 @@ PENDING = {
     # issue 13 (the numpy/jax.nn/scipy surface): one line per namespace, removed as its names arrive
     *(f"tapegrad.numpy.linalg.{n}" for n in "eig eigvals qr pinv lstsq".split()),
     *(f"tapegrad.scipy.stats.{n}" for n in NAMES["tapegrad.scipy.stats"].split()),
-    *(f"tapegrad.scipy.linalg.{n}" for n in NAMES["tapegrad.scipy.linalg"].split()),
-    *(f"tapegrad.scipy.integrate.{n}" for n in NAMES["tapegrad.scipy.integrate"].split()),
 }
 
 # The tutorial chapters exist in both languages.
