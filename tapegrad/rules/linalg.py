@@ -4,7 +4,9 @@ Every contraction (``dot``, ``inner``, ``outer``, ``tensordot``, ``vdot``, ``ein
 einsum primitive under its own name, so one rule serves them all: the cotangent of an operand is
 an einsum of ``g`` with the other operands. The decompositions (``inv``, ``solve``, ``slogdet``,
 ``cholesky``, ``svd``) have the textbook matrix rules, written with these same primitives so that
-they differentiate again. Complex inputs are refused where the rule would need a conjugate.
+they differentiate again. Every rule takes complex input: it is written in JAX's convention (the
+transpose of the real-linear JVP under ``Re sum(g * t)``), so where the JVP has a conjugate
+transpose ``X^H`` the rule has ``conj`` in its place; the grad/vjp boundary turns it into PyTorch's.
 """
 from __future__ import annotations
 
@@ -33,18 +35,26 @@ def _as_array(x):
     return x if type(x) is Tracer else as_jax(x)
 
 
-def _inexact(x, op, complex_ok=False):
-    """``x`` promoted to a float dtype as jax.numpy.linalg does; complex refused where rules need conj.
-
-    Holomorphic ops (inv, solve, det) take complex input: their rules, without conjugates, are
-    jax's convention (``vjp(g) = g f'(z)``).
-    """
+def _inexact(x, op):
+    """``x`` promoted to an inexact dtype as jax.numpy.linalg does (complex stays complex)."""
     x = _as_array(x)
-    if jnp.issubdtype(x.dtype, jnp.complexfloating) and not complex_ok:
-        raise TypeError(f"tnp.{op}: complex input ({x.dtype}) is not supported (its VJP needs a conjugate)")
-    if not jnp.issubdtype(x.dtype, jnp.floating):
+    if not jnp.issubdtype(x.dtype, jnp.inexact):
         x = tnp.astype(x, jnp.result_type(x.dtype, float))
     return x
+
+
+def _is_complex(x):
+    return jnp.issubdtype(x.dtype, jnp.complexfloating)
+
+
+def _conj(x):
+    """``conj(x)``, recorded only for complex ``x`` (a real rule stays as short as it was)."""
+    return tnp.conj(x) if _is_complex(x) else x
+
+
+def _H(x):
+    """The conjugate transpose of the last two axes."""
+    return _conj(_mT(x))
 
 
 def _square(a, op):
@@ -242,15 +252,12 @@ def dot(a, b, *, precision=None, preferred_element_type=None):
 
 
 def vdot(a, b, *, precision=None, preferred_element_type=None):
-    """``jnp.vdot``: the dot product of the flattened arrays (real inputs)."""
+    """``jnp.vdot``: the dot product of the flattened arrays, ``a`` conjugated first (as NumPy)."""
     a, b = _as_array(a), _as_array(b)
-    if jnp.issubdtype(a.dtype, jnp.complexfloating):
-        raise TypeError(f"tnp.vdot: complex input ({a.dtype}) is not supported (it conjugates its first "
-                        "argument); use tnp.sum(a * b) for the unconjugated product")
     if a.size != b.size:
         raise ValueError(f"tnp.vdot: arrays of sizes {a.size} and {b.size} (shapes {tuple(a.shape)}, "
                          f"{tuple(b.shape)}) have different numbers of elements")
-    return _vdot(tnp.ravel(a), tnp.ravel(b), subscripts="a,a->", precision=precision,
+    return _vdot(_conj(tnp.ravel(a)), tnp.ravel(b), subscripts="a,a->", precision=precision,
                  preferred_element_type=preferred_element_type)
 
 
@@ -333,14 +340,14 @@ _solve = Primitive("solve", jnp.linalg.solve, save_out=True).defvjp(_solve_a, _s
 
 def inv(a):
     """The inverse of a square matrix (or of each matrix in a stack)."""
-    a = _inexact(a, "linalg.inv", complex_ok=True)
+    a = _inexact(a, "linalg.inv")
     _square(a, "linalg.inv")
     return _inv(a)
 
 
 def solve(a, b):
     """Solve ``a @ x = b``: ``b`` a vector (shape ``(n,)``) or a stack of matrices, batch dims broadcast."""
-    a, b = _inexact(a, "linalg.solve", complex_ok=True), _inexact(b, "linalg.solve", complex_ok=True)
+    a, b = _inexact(a, "linalg.solve"), _inexact(b, "linalg.solve")
     _square(a, "linalg.solve")
     n = a.shape[-1]
     if b.ndim == 1:
@@ -371,9 +378,19 @@ _cofactor = Primitive("det_cofactor", _det_cofactor, save_out=True).defvjp(_cofa
 _det = Primitive("det", jnp.linalg.det).defvjp(
     lambda g, out, a: tnp.expand_dims(g, (-1, -2)) * _cofactor(a))
 
-_slogdet = Primitive("slogdet", lambda a: tuple(jnp.linalg.slogdet(a)), multiple_results=True).defvjp_all(
-    # d log|det A| = tr(A^-1 dA); the sign is piecewise constant: no gradient.
-    lambda gs, out, a: (tnp.expand_dims(gs[1], (-1, -2)) * _mT(_inv(a)),))
+def _slogdet_rule(gs, out, a):
+    # With t = tr(A^-1 dA) (jax's JVP): d logabsdet = Re t, and d sign = i Im(t) sign for complex A
+    # (a real sign is piecewise constant: no gradient). Transposed: A's cotangent is c A^-T with
+    # c = g_logabsdet + i Im(g_sign sign).
+    gsign, glog = gs
+    c = glog
+    if _is_complex(a):
+        c = c + 1j * tnp.imag(gsign * out[0])
+    return (tnp.expand_dims(c, (-1, -2)) * _mT(_inv(a)),)
+
+
+_slogdet = Primitive("slogdet", lambda a: tuple(jnp.linalg.slogdet(a)), save_out=True,
+                     multiple_results=True).defvjp_all(_slogdet_rule)
 
 
 class SlogdetResult(NamedTuple):
@@ -383,13 +400,14 @@ class SlogdetResult(NamedTuple):
 
 def det(a):
     """The determinant of a square matrix (or of each matrix in a stack)."""
-    a = _inexact(a, "linalg.det", complex_ok=True)
+    a = _inexact(a, "linalg.det")
     _square(a, "linalg.det")
     return _det(a)
 
 
 def slogdet(a, *, method=None):
-    """``(sign, logabsdet)`` of the determinant; only ``logabsdet`` carries a gradient."""
+    """``(sign, logabsdet)`` of the determinant; ``sign`` carries a gradient only for complex input
+    (a real sign is piecewise constant)."""
     if method not in (None, "lu"):
         raise ValueError(f"tnp.linalg.slogdet: method {method!r} is not supported (only 'lu')")
     a = _inexact(a, "linalg.slogdet")
@@ -423,13 +441,13 @@ _tri_solve = Primitive("triangular_solve", lambda a, b, lower, transpose_a: jsl.
 
 
 def _cholesky_rule(g, out, a, symmetrize_input):
-    # Murray (2016), as jax: dL = L Phi(L^-1 dA L^-T) with Phi = lower triangle, halved diagonal;
-    # transposed, A's cotangent is L^-T Phi(L^T g) L^-1, symmetrised when the input is.
+    # Murray (2016), as jax: dL = L Phi(L^-1 dA L^-H) with Phi = lower triangle, halved diagonal;
+    # transposed, A's cotangent is L^-T Phi(L^T g) conj(L)^-1, made Hermitian when the input is.
     n = out.shape[-1]
     p = _mm(_mT(out), g) * _tri_mask(n, tnp.result_type(g), True, 0.5)
     y = _tri_solve(out, p, lower=True, transpose_a=True)
-    s = _mT(_tri_solve(out, _mT(y), lower=True, transpose_a=True))
-    return (s + _mT(s)) * 0.5 if symmetrize_input else s
+    s = _mT(_tri_solve(_conj(out), _mT(y), lower=True, transpose_a=True))
+    return (s + _H(s)) * 0.5 if symmetrize_input else s
 
 
 _cholesky = Primitive("cholesky", lambda a, symmetrize_input: jnp.linalg.cholesky(
@@ -437,35 +455,65 @@ _cholesky = Primitive("cholesky", lambda a, symmetrize_input: jnp.linalg.cholesk
 
 
 def cholesky(a, *, upper=False, symmetrize_input=True):
-    """The Cholesky factor ``L`` (``L @ L.T == a``) of a symmetric positive-definite matrix; ``L.T`` if
-    ``upper``. With ``symmetrize_input`` (the default) ``(a + a.T) / 2`` is factored, as in jax."""
+    """The Cholesky factor ``L`` (``L @ L.conj().T == a``) of a Hermitian positive-definite matrix;
+    ``L^H`` if ``upper``. With ``symmetrize_input`` (the default) ``(a + a^H) / 2`` is factored, as in jax.
+
+    Example:
+        >>> import tapegrad.numpy as tnp
+        >>> L = tnp.linalg.cholesky(tnp.asarray([[4.0, 2.0], [2.0, 3.0]]))
+    """
     a = _inexact(a, "linalg.cholesky")
     _square(a, "linalg.cholesky")
     low = _cholesky(a, symmetrize_input=bool(symmetrize_input))
-    return _mT(low) if upper else low
+    return _H(low) if upper else low
 
 
 # ---- singular values ------------------------------------------------------------------
 
 def _svd_rule(gs, out, a, full_matrices):
-    """Transpose of jax's thin-SVD JVP (real case): Townsend (2016)."""
+    """Transpose of jax's thin-SVD JVP (Townsend 2016), complex included.
+
+    JVP: ``dS = U^H dA V``, ``ds = Re diag(dS)``, ``dU = U (F o (dS S + S dS^H) + i Im diag(dS) / s)``,
+    ``dV = V (F o (S dS + dS^H S))`` with ``F_ij = 1 / (s_j^2 - s_i^2)``, plus the parts of ``dU``
+    (``dV``) outside span(U) (span(V)) for a tall (wide) matrix. Outputs without a cotangent arrive
+    as None (symbolic zeros) and are skipped, as jax skips them: the singular values alone have a
+    finite gradient even where two of them coincide (then ``F`` is infinite).
+    """
     gu, gsv, gvh = gs
     u, s, vh = out
     m, n = a.shape[-2:]
     k = min(m, n)
-    v, gv = _mT(vh), _mT(gvh)
     eye = jnp.eye(k, dtype=tnp.result_type(s))
     s_row = tnp.expand_dims(s, -2)  # s_j along columns
     s_col = tnp.expand_dims(s, -1)  # s_i along rows
     f = 1.0 / (s_row * s_row - s_col * s_col + eye) - eye  # 1 / (s_j^2 - s_i^2), 0 on the diagonal
-    x = f * _mm(_mT(u), gu)
-    y = f * _mm(_mT(v), gv)
-    core = tnp.expand_dims(gsv, -2) * eye + (x + _mT(x)) * s_row + s_col * (y + _mT(y))
-    ga = _mm(_mm(u, core), vh)
-    if m > k:  # the part of gu outside span(U)
-        ga = ga + _mm((gu - _mm(u, _mm(_mT(u), gu))) / s_row, vh)
-    if n > k:  # the part of gv outside span(V)
-        ga = ga + _mm(u, _mT((gv - _mm(v, _mm(vh, gv))) / s_row))
+    terms = []
+    if gsv is not None:
+        terms.append(tnp.expand_dims(gsv, -2) * eye)
+    if gu is not None:
+        utgu = _mm(_mT(u), gu)
+        x = f * utgu
+        terms.append((x + _H(x)) * s_row)
+        if _is_complex(u):  # the phase of each (u_i, v_i) pair: i Im(u_i^H du_i) / s_i
+            zero = s_row == 0
+            s_inv = tnp.where(zero, 0.0, 1.0 / tnp.where(zero, 1.0, s_row))
+            terms.append(eye * (1j * tnp.imag(utgu)) * s_inv)
+    if gvh is not None:
+        y = f * _mm(vh, _mT(gvh))  # V^T gV with V = vh^H, gV = gvh^H: conj of vh gvh^T
+        y = _conj(y)
+        terms.append(s_col * (y + _H(y)))
+    ga = None
+    if terms:
+        core = terms[0]
+        for t in terms[1:]:
+            core = core + t
+        ga = _mm(_mm(_conj(u), core), _conj(vh))  # conj(U) core V^T
+    if m > k and gu is not None:  # the part of gu outside span(U)
+        extra = _mm((gu - _mm(_conj(u), _mm(_mT(u), gu))) / s_row, _conj(vh))
+        ga = extra if ga is None else ga + extra
+    if n > k and gvh is not None:  # the part of gv outside span(V)
+        extra = _mm(_conj(u) / s_row, gvh - _mm(_mm(gvh, _mT(vh)), _conj(vh)))
+        ga = extra if ga is None else ga + extra
     return (ga,)
 
 
@@ -479,17 +527,17 @@ def _svd_full_rule(gs, out, a, full_matrices):
         "is not implemented (nor in jax); use full_matrices=False")
 
 
-_svd = Primitive("svd", _svd_impl, save_args=False, save_out=True,
-                 multiple_results=True).defvjp_all(_svd_rule)
+_svd = Primitive("svd", _svd_impl, save_args=False, save_out=True, multiple_results=True,
+                 symbolic_zeros=True).defvjp_all(_svd_rule)
 _svd_full = Primitive("svd_full", _svd_impl, save_args=False, save_out=True,
                       multiple_results=True).defvjp_all(_svd_full_rule)
 
 
 def _svdvals_rule(g, out, a):
-    # ds = diag(U^T dA V): the cotangent is U diag(g) V^T. U, V are recomputed by the
-    # differentiable SVD so that a second derivative sees how they move.
+    # ds = Re diag(U^H dA V): the cotangent is conj(U) diag(g) V^T = conj(U diag(g) Vh). U, V are
+    # recomputed by the differentiable SVD so that a second derivative sees how they move.
     u, _, vh = _svd(a, full_matrices=False)
-    return _mm(u * tnp.expand_dims(g, -2), vh)
+    return _conj(_mm(u * tnp.expand_dims(g, -2), vh))
 
 
 _svdvals = Primitive("svdvals", lambda a: jnp.linalg.svd(a, compute_uv=False)).defvjp(_svdvals_rule)
@@ -502,10 +550,15 @@ class SVDResult(NamedTuple):
 
 
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
-    """``(U, S, Vh)`` with ``a = U @ diag(S) @ Vh`` (or ``S`` alone); real inputs.
+    """``(U, S, Vh)`` with ``a = U @ diag(S) @ Vh`` (or ``S`` alone), real or complex.
 
     ``hermitian`` is accepted for compatibility and changes nothing (a general SVD is computed).
-    Gradients of U and Vh need ``full_matrices=False`` (or a square matrix), as in jax.
+    Gradients of U and Vh need ``full_matrices=False`` (or a square matrix), as in jax. The
+    gradient of ``S`` alone is finite at repeated singular values; those of U and Vh are not.
+
+    Example:
+        >>> import tapegrad.numpy as tnp
+        >>> u, s, vh = tnp.linalg.svd(tnp.asarray([[3.0, 0.0], [4.0, 5.0]]))
     """
     a = _inexact(a, "linalg.svd")
     if a.ndim < 2:
@@ -534,17 +587,24 @@ def _restore(t, x, axis, keepdims):
 
 def _pnorm_impl(x, ord, axis, keepdims):
     if ord == 2:
-        return jnp.sqrt(jnp.sum(x * x, axis=axis, keepdims=keepdims))
+        sq = jnp.real(x * jnp.conj(x)) if jnp.iscomplexobj(x) else x * x
+        return jnp.sqrt(jnp.sum(sq, axis=axis, keepdims=keepdims))
     return jnp.sum(jnp.abs(x) ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
 
 
 def _pnorm_rule(g, out, x, ord, axis, keepdims):
-    # d ||x||_p = sign(x) (|x| / ||x||)^(p-1); at ||x|| = 0 we give 0 (the subgradient PyTorch gives)
-    # where jax's sqrt-of-sum rule gives NaN.
+    # d ||x||_p = Re(conj(sgn x) dx) (|x| / ||x||)^(p-1), sgn x = x / |x|; at ||x|| = 0 we give 0 (the
+    # subgradient PyTorch gives) where jax's sqrt-of-sum rule gives NaN.
     g, out = _restore(g, x, axis, keepdims), _restore(out, x, axis, keepdims)
     zero = out == 0
     safe = tnp.where(zero, 1.0, out)
-    d = x / safe if ord == 2 else tnp.sign(x) * (tnp.abs(x) / safe) ** (ord - 1)
+    if ord == 2:
+        d = _conj(x) / safe
+    elif _is_complex(x):  # sgn x moves with x: built from differentiable ops, 0 where x is
+        ax = tnp.abs(x)
+        d = tnp.conj(x) / tnp.where(ax == 0, 1.0, ax) * (ax / safe) ** (ord - 1)
+    else:
+        d = tnp.sign(x) * (tnp.abs(x) / safe) ** (ord - 1)
     return g * tnp.where(zero, 0.0, d)
 
 
@@ -563,7 +623,13 @@ def norm(x, ord=None, axis=None, keepdims=False):
 
     Vector (one axis): ord None/2, inf, -inf, 0 (count, no gradient), 1, any other p.
     Matrix (two axes): None/'fro', 'nuc', 1, -1, 2, -2, inf, -inf. ``ord=None, axis=None``
-    takes the 2-norm of the flattened array. The gradient of a 2-/p-norm at 0 is 0.
+    takes the 2-norm of the flattened array. The gradient of a 2-/p-norm at 0 is 0. Complex input
+    gives a real norm.
+
+    Example:
+        >>> import tapegrad.numpy as tnp
+        >>> float(tnp.linalg.norm(tnp.asarray([3.0, 4.0])))
+        5.0
     """
     x = _inexact(x, "linalg.norm")
     if axis is None:
@@ -593,7 +659,7 @@ def _vector_norm(x, ord, axis, keepdims):
     if ord == -np.inf:
         return _extreme(tnp.abs(x), axis, keepdims, largest=False)
     if ord == 0:
-        return tnp.sum(tnp.astype(x != 0, x.dtype), axis=axis, keepdims=keepdims)
+        return tnp.sum(tnp.astype(x != 0, jnp.finfo(x.dtype).dtype), axis=axis, keepdims=keepdims)
     if ord == 1:
         return tnp.sum(tnp.abs(x), axis=axis, keepdims=keepdims)
     return _pnorm(x, ord=float(ord) if ord != 2 else 2, axis=axis, keepdims=keepdims)
