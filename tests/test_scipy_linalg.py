@@ -165,6 +165,11 @@ def test_lu_family():
     (tlu * torch.tensor(w)).sum().backward()
     close(lu, tlu.detach().numpy())
     close(tg.grad(lambda a: tnp.sum(L.lu_factor(a)[0] * w))(a), ta.grad.numpy())
+    # complex: PyTorch's convention, against torch itself
+    z = a[0] + 1j * randn(3, 3)
+    tz = torch.tensor(np.asarray(z), requires_grad=True)
+    (torch.linalg.lu_factor(tz)[0] * torch.tensor(w[0])).real.sum().backward()
+    close(tg.grad(lambda z: tnp.sum(tnp.real(L.lu_factor(z)[0] * w[0])))(z), tz.grad.numpy())
 
 
 # ---- matrix functions --------------------------------------------------------------------------
@@ -182,6 +187,10 @@ def test_expm_and_frechet():
     w = R.standard_normal((2, 3, 3))
     (torch.linalg.matrix_exp(ta) * torch.tensor(w)).sum().backward()
     close(tg.grad(lambda x: tnp.sum(L.expm(x) * w))(a), ta.grad.numpy(), 1e-9)
+    z = a[0] + 1j * a[1]  # complex: PyTorch's convention, against torch itself
+    tz = torch.tensor(np.asarray(z), requires_grad=True)
+    (torch.linalg.matrix_exp(tz) * torch.tensor(w[0])).real.sum().backward()
+    close(tg.grad(lambda z: tnp.sum(tnp.real(L.expm(z) * w[0])))(z), tz.grad.numpy(), 1e-9)
     # a huge cotangent does not exhaust the squarings (the Fréchet block is scaled)
     g = tg.grad(lambda x: tnp.sum(L.expm(x) * w) * 1e12)(a)
     assert np.isfinite(np.asarray(g)).all()

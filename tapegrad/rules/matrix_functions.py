@@ -81,10 +81,10 @@ def _sqrtm_rule(g, out, a):
     return sylvester_p(xt, xt, g, method="schur", tol=0.0)
 
 
-# jax.scipy.linalg.sqrtm is 2-D only (a complex Schur form); the primitive maps it over batch dims.
 def _sqrtm_impl(a):
+    # jax.scipy.linalg.sqrtm is 2-D only (a complex Schur form): mapped over the batch dims.
     flat = jnp.reshape(a, (-1,) + a.shape[-2:])
-    out = jnp.stack([jsl.sqrtm(x) for x in flat]) if flat.shape[0] != 1 else jsl.sqrtm(flat[0])[None]
+    out = jax.vmap(jsl.sqrtm)(flat)
     return jnp.reshape(out, a.shape[:-2] + out.shape[-2:])
 
 
