@@ -276,6 +276,22 @@ def test_eigh_svd_det_inv_solve_polar():
     against_jax(lambda *xs: all_of(L, *xs), lambda *xs: all_of(jsl, *xs), (s, a, b, m), 1e-9)
 
 
+def test_qr():
+    a, w = randn(4, 3), randn(3, 4)
+    for x in (a, w, randn(2, 3, 3)):
+        for mode in ("full", "economic", "r"):
+            for piv in (False, True):
+                for got, want in zip(L.qr(x, mode=mode, pivoting=piv), jsl.qr(x, mode=mode, pivoting=piv)):
+                    close(got, want)
+
+    def all_of(m, a, w):  # economic, full (R of a tall matrix, Q and R of a wide one), 'r', pivoted
+        return (*m.qr(a, mode="economic"), *m.qr(a)[1:], *m.qr(w), *m.qr(a, mode="r"),
+                *m.qr(a, mode="economic", pivoting=True)[:2])
+
+    against_jax(lambda *xs: all_of(L, *xs), lambda *xs: all_of(jsl, *xs), (a, w))
+    assert_vjp(lambda *xs: all_of(L, *xs), (a, w), order=1, modes=("rev",))
+
+
 def test_rsf2csf():
     a = randn(4, 4)
     t, z = jsl.schur(a)
