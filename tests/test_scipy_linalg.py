@@ -132,6 +132,16 @@ def test_cholesky_cho_solve():
 
     against_jax(lambda a, b: chol(L, a, b), lambda a, b: chol(jsl, a, b), (a, b))
     assert_vjp(lambda a, b: chol(L, a, b), (a, b), order=1, modes=("rev",))
+    # complex (Hermitian) input, by real and imaginary parts; with polar's and qr's complex VJPs
+    z = randn(3, 3) + 1j * randn(3, 3)
+    h, cb = z @ jnp.conj(z.T) + 3 * jnp.eye(3), b[0] + 1j * b[1]
+
+    def hermitian(m, h, b, z):
+        return (m.cholesky(h), m.cho_solve(m.cho_factor(h, lower=True), b), *m.polar(z, method="svd"),
+                *m.qr(z, mode="economic"))
+
+    against_jax(complexify(lambda *zs: hermitian(L, *zs), 3), complexify(lambda *zs: hermitian(jsl, *zs), 3),
+                (h.real, h.imag, cb.real, cb.imag, z.real, z.imag))
 
 
 # ---- LU ----------------------------------------------------------------------------------------
