@@ -24,54 +24,74 @@ def _np(t):
     return t.detach().numpy()
 
 
-def _close(ours, theirs, atol=ATOL):
+def _close(ours, theirs, label=""):
     theirs = _np(theirs) if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
     ours = np.asarray(ours)
-    assert ours.shape == theirs.shape, (ours.shape, theirs.shape)
-    np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=atol)
-
-
-def _out_and_grads(f, g, args, argnums):
-    """``f(*args)`` and the gradients of ``sum(f(*args) * g)``, as one compiled program (far fewer
-    XLA compilations than running eagerly, which dominates the time of these small cases)."""
-    def loss(*a):
-        out = f(*a)
-        return tnp.sum(out * g), out
-
-    (_, out), grads = jax.jit(tg.value_and_grad(loss, argnums=argnums, has_aux=True))(*args)
-    return out, grads
-
-
-def _check_module(tmod, mod, x, seed=0, **call):
-    """Forward and gradients (input, every parameter) of ``mod`` with ``tmod``'s state_dict loaded."""
-    tmod = tmod.double()
-    params = nn.load_state_dict(mod.init(seed), {k: _np(v) for k, v in tmod.state_dict().items()})
-    assert [k for k, _ in nn.named_parameters(params)] == [k for k, _ in tmod.named_parameters()]
-    xt = torch.tensor(x, requires_grad=True)
-    out_t = tmod(xt, **call)
-    g = np.random.default_rng(seed).standard_normal(tuple(out_t.shape))
-    out_t.backward(torch.tensor(g))
-    out, (gp, gx) = _out_and_grads(lambda p, x: mod(p, x, **call), g, (params, x), (0, 1))
-    _close(out, out_t)
-    _close(gx, xt.grad)
-    tgrads = dict(tmod.named_parameters())
-    for name, v in nn.named_parameters(gp):
-        _close(v, tgrads[name].grad)
-
-
-def _check_fn(ours, theirs, x, *args, **kw):
-    """Forward and input gradient of ``ours(x, *args, **kw)`` against torch's function."""
-    xt = torch.tensor(x, requires_grad=True)
-    out_t = theirs(xt, *args, **kw)
-    g = np.random.default_rng(1).standard_normal(tuple(out_t.shape))
-    out_t.backward(torch.tensor(g))
-    out, gx = _out_and_grads(lambda x: ours(x, *args, **kw), g, (x,), 0)
-    _close(out, out_t)
-    _close(gx, xt.grad)
+    assert ours.shape == theirs.shape, (label, ours.shape, theirs.shape)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=ATOL, err_msg=label)
 
 
 def _x(*shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape)
+
+
+def _loaded(tmod, mod, seed=0):
+    """``mod``'s params holding ``tmod``'s (float64) state_dict, loaded by nn.load_state_dict into the
+    structure that ``mod.init`` builds (its shapes only: eval_shape compiles no random draws)."""
+    params = nn.load_state_dict(jax.eval_shape(mod.init, seed), {k: _np(v) for k, v in tmod.state_dict().items()})
+    assert [k for k, _ in nn.named_parameters(params)] == [k for k, _ in tmod.named_parameters()]
+    return params
+
+
+class Checks:
+    """Cases of ours against torch: the output and the gradients of ``sum(out * g)`` w.r.t. the
+    input(s) and every parameter. ``run`` evaluates all of ours as ONE jitted program: XLA
+    compilations, not arithmetic, are what these small cases cost."""
+
+    def __init__(self):
+        self.cases = []  # (label, f, args, g, torch output, torch gradients in flat order)
+
+    def _torch(self, run, leaves):
+        out = run()
+        g = np.random.default_rng(len(self.cases)).standard_normal(tuple(out.shape))
+        out.backward(torch.tensor(g))
+        return out, g, [t.grad for t in leaves]
+
+    def fn(self, ours, theirs, *args, n=1, **kw):
+        """``ours(*args, **kw)``; the first ``n`` positional args are differentiated."""
+        ts = [torch.tensor(a, requires_grad=True) for a in args[:n]]
+        out, g, grads = self._torch(lambda: theirs(*ts, *args[n:], **kw), ts)
+        self.cases.append((f"{ours.__name__} {args[n:]} {kw}", lambda *a: ours(*a, *args[n:], **kw),
+                           tuple(args[:n]), g, out, grads))
+
+    def module(self, tmod, mod, x, **call):
+        tmod = tmod.double()
+        params = _loaded(tmod, mod)
+        xt = torch.tensor(x, requires_grad=True)
+        out, g, grads = self._torch(lambda: tmod(xt, **call), [*tmod.parameters(), xt])
+        self.cases.append((f"{mod!r} {x.shape} {call}", lambda p, x: mod(p, x, **call), (params, x), g, out,
+                           grads))
+        assert repr(mod) == repr(tmod), (repr(mod), repr(tmod))
+
+    def run(self):
+        def everything(all_args):
+            results = []
+            for (_, f, _, g, _, _), args in zip(self.cases, all_args):
+                def loss(*a, f=f, g=g):
+                    out = f(*a)
+                    return tnp.sum(out * g), out
+
+                results.append(tg.value_and_grad(loss, argnums=tuple(range(len(args))), has_aux=True)(*args))
+            return results
+
+        results = jax.jit(everything)([c[2] for c in self.cases])
+        for (label, _, args, _, want, want_grads), ((_, out), grads) in zip(self.cases, results):
+            _close(out, want, label)
+            flat = [v for _, v in nn.named_parameters(grads[0])] + [grads[1]] if isinstance(args[0], dict) \
+                else list(grads)
+            assert len(flat) == len(want_grads), label
+            for a, b in zip(flat, want_grads):
+                _close(a, b, label)
 
 
 # ---- convolutions -------------------------------------------------------------------------
@@ -86,59 +106,49 @@ TRANSPOSED = [  # (nd, in, out, kernel, kwargs, input spatial, call kwargs)
 ]
 
 
-@pytest.mark.parametrize("nd,cin,cout,k,kw,spatial,call", TRANSPOSED)
-def test_conv_transpose_modules_match_torch(nd, cin, cout, k, kw, spatial, call):
-    name = f"ConvTranspose{nd}d"
-    mod = getattr(nn, name)(cin, cout, k, **kw, dtype=F64)
-    _check_module(getattr(torch.nn, name)(cin, cout, k, **kw), mod, _x(2, cin, *spatial), **call)
-    assert mod.init(0)["weight"].shape == (cin, cout // kw.get("groups", 1)) + mod.kernel_size
-    # unbatched input, as in PyTorch
-    tmod = getattr(torch.nn, name)(cin, cout, k, **kw).double()
-    params = nn.load_state_dict(mod.init(0), {k_: _np(v) for k_, v in tmod.state_dict().items()})
-    x = _x(cin, *spatial, seed=3)
-    _close(mod(params, x), tmod(torch.tensor(x)))
+def test_conv_transpose_modules_match_torch():
+    checks = Checks()
+    for nd, cin, cout, k, kw, spatial, call in TRANSPOSED:
+        name = f"ConvTranspose{nd}d"
+        mod = getattr(nn, name)(cin, cout, k, **kw, dtype=F64)
+        assert jax.eval_shape(mod.init, 0)["weight"].shape == (cin, cout // kw.get("groups", 1)) + mod.kernel_size
+        checks.module(getattr(torch.nn, name)(cin, cout, k, **kw), mod, _x(2, cin, *spatial), **call)
+    checks.module(torch.nn.ConvTranspose2d(3, 2, 3, stride=2), nn.ConvTranspose2d(3, 2, 3, stride=2, dtype=F64),
+                  _x(3, 4, 3), output_size=(10, 8))  # unbatched
+    checks.run()
 
 
 CONVS = {  # mode: [(nd, kwargs, input spatial)]; zeros padding of Conv1d/2d is tests/test_conv.py's
     "zeros": [(3, dict(padding=1, stride=(1, 2, 1)), (3, 4, 4))],
-    "reflect": [(1, dict(padding="same", dilation=2), (7,)), (2, dict(padding=(1, 2), stride=(2, 1), groups=2), (5, 6)),
-                (3, dict(padding=1), (3, 4, 4))],
-    "replicate": [(1, dict(padding=2, stride=2), (6,)), (2, dict(padding="same"), (4, 5)),
-                  (3, dict(padding=(0, 1, 1)), (3, 4, 4))],
-    "circular": [(1, dict(padding=1, groups=2), (6,)), (2, dict(padding=(2, 1), dilation=(1, 2)), (5, 6)),
-                 (3, dict(padding="same"), (3, 4, 4))],
+    "reflect": [(1, dict(padding="same", dilation=2), (7,)),
+                (2, dict(padding=(1, 2), stride=(2, 1), groups=2), (5, 6))],
+    "replicate": [(2, dict(padding="same"), (4, 5)), (3, dict(padding=(0, 1, 1)), (3, 4, 4))],
+    "circular": [(1, dict(padding=1, groups=2), (6,)), (2, dict(padding=(2, 1), dilation=(1, 2)), (5, 6))],
 }
 
 
-@pytest.mark.parametrize("mode", list(CONVS))
-def test_conv_padding_modes_match_torch(mode):
-    for nd, kw, spatial in CONVS[mode]:
-        name = f"Conv{nd}d"
-        k = 3 if nd < 3 else (2, 3, 2)
-        _check_module(getattr(torch.nn, name)(4, 6, k, padding_mode=mode, **kw),
-                      getattr(nn, name)(4, 6, k, padding_mode=mode, **kw, dtype=F64), _x(2, 4, *spatial))
-    tmod = torch.nn.Conv2d(2, 3, 3, padding=1, padding_mode=mode).double()  # unbatched
-    mod = nn.Conv2d(2, 3, 3, padding=1, padding_mode=mode, dtype=F64)
-    params = nn.load_state_dict(mod.init(0), {k_: _np(v) for k_, v in tmod.state_dict().items()})
-    x = _x(2, 5, 4)
-    _close(mod(params, x), tmod(torch.tensor(x)))
-    assert repr(mod) == repr(tmod)
+def test_conv_padding_modes_match_torch():
+    checks = Checks()
+    for mode, cases in CONVS.items():
+        for nd, kw, spatial in cases:
+            name = f"Conv{nd}d"
+            k = 3 if nd < 3 else (2, 3, 2)
+            checks.module(getattr(torch.nn, name)(4, 6, k, padding_mode=mode, **kw),
+                          getattr(nn, name)(4, 6, k, padding_mode=mode, **kw, dtype=F64), _x(2, 4, *spatial))
+    checks.module(torch.nn.Conv2d(2, 3, 3, padding=1, padding_mode="circular"),  # unbatched
+                  nn.Conv2d(2, 3, 3, padding=1, padding_mode="circular", dtype=F64), _x(2, 5, 4))
+    checks.run()
 
 
 def test_conv3d_functional_and_init_distributions():
     x, w, b = _x(2, 4, 4, 5, 3), _x(6, 2, 3, 2, 2, seed=1), _x(6, seed=2)
     kw = dict(stride=(1, 2, 1), padding=(1, 0, 1), dilation=(1, 1, 2), groups=2)
-    ts = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
-    out_t = TF.conv3d(*ts, **kw)
-    g = _x(*out_t.shape, seed=4)
-    out_t.backward(torch.tensor(g))
-    out, grads = _out_and_grads(lambda *a: F.conv3d(*a, **kw), g, (x, w, b), (0, 1, 2))
-    _close(out, out_t)
-    for ours, t in zip(grads, ts):
-        _close(ours, t.grad)
+    checks = Checks()
+    checks.fn(F.conv3d, TF.conv3d, x, w, b, n=3, **kw)
+    checks.run()
     # PyTorch's init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias, fan_in from the stored weight
     # ((out // groups) * prod(kernel) for the transposed layers, whose bias has out_channels entries).
-    for mod in (nn.ConvTranspose2d(32, 32, 3, groups=2), nn.Conv3d(8, 16, 3), nn.ConvTranspose1d(8, 40, 5)):
+    for mod in (nn.ConvTranspose2d(32, 32, 3, groups=2), nn.Conv3d(8, 16, 3)):
         p = mod.init(0)
         shape = p["weight"].shape
         bound = 1 / np.sqrt(shape[1] * np.prod(shape[2:]))
@@ -167,10 +177,11 @@ POOLS = [  # (module name, args, kwargs, input shape)
 ]
 
 
-@pytest.mark.parametrize("name,args,kw,shape", POOLS)
-def test_pool_modules_match_torch(name, args, kw, shape):
-    _check_module(getattr(torch.nn, name)(*args, **kw), getattr(nn, name)(*args, **kw), _x(*shape))
-    assert repr(getattr(nn, name)(*args, **kw)) == repr(getattr(torch.nn, name)(*args, **kw))
+def test_pool_modules_match_torch():
+    checks = Checks()
+    for name, args, kw, shape in POOLS:
+        checks.module(getattr(torch.nn, name)(*args, **kw), getattr(nn, name)(*args, **kw), _x(*shape))
+    checks.run()
 
 
 def test_pool_indices_ties_and_nan_follow_torch():
@@ -199,64 +210,63 @@ def test_pool_indices_ties_and_nan_follow_torch():
 PADS = [(2, 1, 0, 3), (-1, 2, 1, -2), (1, 1, 2, 2, 0, 1)]
 
 
-@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
-def test_pad_matches_torch(mode):
+def test_pad_matches_torch():
     x = _x(2, 3, 4, 5)
-    for p in PADS:
-        _check_fn(F.pad, TF.pad, x, p, mode=mode)
-    _check_fn(F.pad, TF.pad, x[0, 0], (2, 3), mode=mode)  # (C, L): 2-d input, the last dimension
-    if mode == "constant":
-        _check_fn(F.pad, TF.pad, x, (1, 0, 0, 2, 1, 1, 3, 0), value=-1.5)
-        _check_fn(F.pad, TF.pad, x[0, 0, 0], (-2, 3))
-    layers = {"constant": [("ZeroPad2d", (1, 0, 2, 1)), ("ConstantPad3d", (1, 0.5))],
-              "reflect": [("ReflectionPad1d", 2)], "replicate": [("ReplicationPad2d", (1, 2, 0, 3))],
-              "circular": [("CircularPad3d", (1, 2, 0, 1, 2, 0))]}
-    for cls, arg in layers[mode]:
+    checks = Checks()
+    for mode in ("constant", "reflect", "replicate", "circular"):
+        for p in PADS:
+            checks.fn(F.pad, TF.pad, x, p, mode=mode)
+        checks.fn(F.pad, TF.pad, x[0, 0], (2, 3), mode=mode)  # (C, L): 2-d input, the last dimension
+    checks.fn(F.pad, TF.pad, x, (1, 0, 0, 2, 1, 1, 3, 0), value=-1.5)
+    checks.fn(F.pad, TF.pad, x[0, 0, 0], (-2, 3))
+    for cls, arg in [("ZeroPad2d", (1, 0, 2, 1)), ("ConstantPad3d", (1, 0.5)), ("ReflectionPad1d", 2),
+                     ("ReplicationPad2d", (1, 2, 0, 3)), ("CircularPad3d", (1, 2, 0, 1, 2, 0))]:
         args = arg if cls.startswith("Constant") else (arg,)
-        _check_module(getattr(torch.nn, cls)(*args), getattr(nn, cls)(*args), x[0] if cls.endswith("1d") else x)
-        assert repr(getattr(nn, cls)(*args)) == repr(getattr(torch.nn, cls)(*args))
+        checks.module(getattr(torch.nn, cls)(*args), getattr(nn, cls)(*args), x[0] if cls.endswith("1d") else x)
+    checks.run()
 
 
-INTERP = [  # (spatial dims, mode)
-    (1, "nearest"), (1, "nearest-exact"), (1, "linear"), (1, "area"),
-    (2, "nearest"), (2, "nearest-exact"), (2, "bilinear"), (2, "bicubic"), (2, "area"),
-    (3, "nearest"), (3, "trilinear"),
-]
+INTERP = {1: ["nearest", "nearest-exact", "linear", "area"], 2: ["nearest", "nearest-exact", "bilinear", "bicubic",
+                                                                 "area"], 3: ["nearest", "trilinear"]}
 
 
-@pytest.mark.parametrize("dim,mode", INTERP)
-def test_interpolate_matches_torch(dim, mode):
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_interpolate_matches_torch(dim):
     x = _x(2, 2, *(5, 7, 4)[:dim])
-    calls = [dict(size=(8, 3, 6)[:dim]), dict(scale_factor=2), dict(scale_factor=(1.7, 0.6, 2.5)[:dim]),
-             dict(scale_factor=1.3, recompute_scale_factor=True), dict(size=(5, 9, 4)[:dim])]
-    for ac in ([None] if mode in ("nearest", "nearest-exact", "area") else [False, True]):
-        for kw in calls:
-            _check_fn(F.interpolate, TF.interpolate, x, mode=mode, align_corners=ac, **kw)
-    if dim == 2 and mode in ("nearest", "bilinear"):
-        for cls, kw in (("Upsample", dict(scale_factor=(2, 1.5), mode=mode)), ("UpsamplingNearest2d", dict(size=6)),
-                        ("UpsamplingBilinear2d", dict(scale_factor=3))):
-            _check_module(getattr(torch.nn, cls)(**kw), getattr(nn, cls)(**kw), x)
-            assert repr(getattr(nn, cls)(**kw)) == repr(getattr(torch.nn, cls)(**kw))
+    calls = [dict(size=(8, 3, 6)[:dim]), dict(scale_factor=(1.7, 0.6, 2.5)[:dim]),
+             dict(scale_factor=1.3, recompute_scale_factor=True), dict(scale_factor=2)]
+    checks = Checks()
+    for mode in INTERP[dim]:
+        for ac in ([None] if mode in ("nearest", "nearest-exact", "area") else [False, True]):
+            for kw in calls[:3] if ac is None else calls[1:] if ac else calls[:2]:
+                checks.fn(F.interpolate, TF.interpolate, x, mode=mode, align_corners=ac, **kw)
+    if dim == 2:
+        for cls, kw in (("Upsample", dict(scale_factor=(2, 1.5), mode="bilinear")), ("UpsamplingNearest2d",
+                        dict(size=6)), ("UpsamplingBilinear2d", dict(scale_factor=3))):
+            checks.module(getattr(torch.nn, cls)(**kw), getattr(nn, cls)(**kw), x)
+    checks.run()
 
 
 def test_unfold_fold_and_pixel_shuffle_match_torch():
     x = _x(2, 3, 6, 7)
+    checks = Checks()
     for k, d, p, s in [(2, 1, 0, 1), ((2, 3), (1, 2), (1, 0), (2, 1))]:
-        _check_fn(F.unfold, TF.unfold, x, k, d, p, s)
+        checks.fn(F.unfold, TF.unfold, x, k, d, p, s)
         cols = _np(TF.unfold(torch.tensor(x), k, d, p, s))
-        _check_fn(F.fold, TF.fold, cols, (6, 7), k, d, p, s)
+        checks.fn(F.fold, TF.fold, cols, (6, 7), k, d, p, s)
         # fold(unfold(x)) is x times how many blocks cover each position
         cover = F.fold(F.unfold(np.ones((1, 1, 6, 7)), k, d, p, s), (6, 7), k, d, p, s)
         _close(F.fold(F.unfold(x, k, d, p, s), (6, 7), k, d, p, s), x * np.asarray(cover))
-    _check_fn(F.unfold, TF.unfold, x[0], 2)  # unbatched
-    _check_fn(F.fold, TF.fold, _x(12, 20), (5, 6), 2)
-    _check_module(torch.nn.Unfold((2, 3), padding=1), nn.Unfold((2, 3), padding=1), x)
-    _check_module(torch.nn.Fold((4, 5), 2, stride=(2, 1)), nn.Fold((4, 5), 2, stride=(2, 1)), _x(2, 8, 8))
-    _check_module(torch.nn.PixelShuffle(2), nn.PixelShuffle(2), _x(2, 8, 3, 4))
-    _check_module(torch.nn.PixelUnshuffle(3), nn.PixelUnshuffle(3), _x(2, 2, 6, 9))
-    _check_fn(F.pixel_shuffle, TF.pixel_shuffle, _x(3, 2, 18, 2, 3), 3)  # extra leading dims
-    _close(F.pixel_unshuffle(F.pixel_shuffle(x[:, :, :4, :4].reshape(2, 12, 2, 2), 2), 2),
-           x[:, :, :4, :4].reshape(2, 12, 2, 2))
+    checks.fn(F.unfold, TF.unfold, x[0], 2)  # unbatched
+    checks.fn(F.fold, TF.fold, _x(12, 20), (5, 6), 2)
+    checks.module(torch.nn.Unfold((2, 3), padding=1), nn.Unfold((2, 3), padding=1), x)
+    checks.module(torch.nn.Fold((4, 5), 2, stride=(2, 1)), nn.Fold((4, 5), 2, stride=(2, 1)), _x(2, 8, 8))
+    checks.module(torch.nn.PixelShuffle(2), nn.PixelShuffle(2), _x(2, 8, 3, 4))
+    checks.module(torch.nn.PixelUnshuffle(3), nn.PixelUnshuffle(3), _x(2, 2, 6, 9))
+    checks.fn(F.pixel_shuffle, TF.pixel_shuffle, _x(3, 2, 18, 2, 3), 3)  # extra leading dims
+    checks.run()
+    y = x[:, :, :4, :4].reshape(2, 12, 2, 2)
+    _close(F.pixel_unshuffle(F.pixel_shuffle(y, 2), 2), y)
 
 
 # ---- jit, second order, errors ------------------------------------------------------------
@@ -271,7 +281,7 @@ def test_jitted_training_step_matches_torch():
 
     tmod = build(torch.nn, torch.float64)
     mod = build(nn, F64)
-    params = nn.load_state_dict(mod.init(0), {k: _np(v) for k, v in tmod.state_dict().items()})
+    params = _loaded(tmod, mod)
     x, y = _x(3, 2, 5, 6), _x(3, 1, seed=1)
 
     @jax.jit
@@ -289,21 +299,18 @@ def test_jitted_training_step_matches_torch():
 
 
 def test_second_order_against_jax_references():
+    # op_by_op=False: each primitive's jitted impl compiles once, instead of every jnp op inside it.
     w, b = _x(3, 2, 3, 2, seed=1), _x(2, seed=2)
     s, p, op, d = (2, 1), (1, 0), (1, 0), (1, 2)
     pads = [(di * (k - 1) - pi, di * (k - 1) - pi + oi) for di, k, pi, oi in zip(d, w.shape[2:], p, op)]
     assert_vjp(lambda x, w, b: F.conv_transpose2d(x, w, b, s, p, op, 1, d), (_x(1, 3, 2, 3), w, b), order=2,
-               reference=lambda x, w, b: lax.conv_transpose(
+               op_by_op=False, reference=lambda x, w, b: lax.conv_transpose(
                    x, w, s, pads, rhs_dilation=d, dimension_numbers=("NCHW", "OIHW", "NCHW"),
                    transpose_kernel=True) + b[:, None, None])
-    # The gathers of unfold and interpolate: reverse mode only (their forward mode is the same rules').
-    x = _x(1, 2, 4, 5)
-    assert_vjp(lambda x: F.unfold(x, (2, 3), (2, 1), (1, 0), (1, 2)), (x,), order=2, modes=("rev",),
-               reference=lambda x: lax.conv_general_dilated_patches(
-                   x, (2, 3), (1, 2), [(1, 1), (0, 0)], rhs_dilation=(2, 1)).reshape(1, 12, -1))
-    assert_vjp(lambda x: F.interpolate(x, scale_factor=2, mode="bilinear"), (x,), order=2, modes=("rev",),
-               reference=lambda x: jax.image.resize(x, (1, 2, 8, 10), "bilinear"))
-    assert_vjp(lambda x: F.adaptive_max_pool2d(x, (3, 2)), (_x(1, 2, 6, 4),), order=2,
+    # interpolate's gathers: reverse mode only (forward mode goes through the same rules' transposes)
+    assert_vjp(lambda x: F.interpolate(x, scale_factor=2, mode="bilinear"), (_x(1, 2, 4, 5),), order=2,
+               modes=("rev",), op_by_op=False, reference=lambda x: jax.image.resize(x, (1, 2, 8, 10), "bilinear"))
+    assert_vjp(lambda x: F.adaptive_max_pool2d(x, (3, 2)), (_x(1, 2, 6, 4),), order=2, op_by_op=False,
                reference=lambda x: lax.reduce_window(x, -jnp.inf, lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID"))
 
 

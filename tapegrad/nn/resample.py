@@ -2,13 +2,14 @@
 
 No new primitive. Each is linear in the input and built from ops whose rules exist:
 
-* ``pad``: ``tnp.pad`` (``constant``/``edge``/``reflect``/``wrap`` are PyTorch's
-  ``constant``/``replicate``/``reflect``/``circular``), after a slice for negative pads.
+* ``pad``: ``tnp.pad`` for ``constant``; the other modes concatenate slices of the edges
+  (broadcast, reversed or wrapped), after a slice for negative pads.
 * ``interpolate``: separable, one axis at a time; each output position reads a few input
-  positions (1 for nearest, 2 for linear, 4 for bicubic) with constant weights computed
-  from PyTorch's index formulas, so an axis costs a few ``take`` gathers, not a dense
-  matrix (the gathers' rules are scatter-adds, and theirs gathers: every order works).
-  ``area`` is ``adaptive_avg_pool``.
+  positions (1 for nearest, 2 for linear, 4 for bicubic) with constant weights from
+  PyTorch's index formulas. When the pattern repeats with a short period (integer and
+  simple rational scales: the common case) an axis is a few strided slices of the
+  edge-replicated input, interleaved; otherwise a product with the (n_in, n_out) weight
+  matrix (small axes) or ``take`` gathers. ``area`` is ``adaptive_avg_pool``.
 * ``unfold``: one gather of every window's taps from the padded, flattened planes;
   ``fold`` is its transpose, one scatter-add (``.at[].add``) and a crop.
 * ``pixel_shuffle``/``pixel_unshuffle``: a reshape, a transpose and a reshape.
@@ -40,7 +41,7 @@ __all__ = ["fold", "interpolate", "pad", "pixel_shuffle", "pixel_unshuffle", "un
 
 # ---- pad ---------------------------------------------------------------------------------
 
-_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+_MODES = ("constant", "reflect", "replicate", "circular")
 
 
 def pad(input: Array, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Array:
@@ -101,7 +102,34 @@ def pad(input: Array, pad: Sequence[int], mode: str = "constant", value: float |
         return tnp.asarray(x)
     if mode == "constant":
         return tnp.pad(x, widths, mode="constant", constant_values=0.0 if value is None else value)
-    return tnp.pad(x, widths, mode=_MODES[mode])
+    for axis, (lo, hi) in enumerate(widths):
+        if lo or hi:
+            x = _pad_axis(x, axis, lo, hi, mode)
+    return x
+
+
+def _take_slice(x: Array, axis: int, start: int, stop: int, step: int = 1) -> Array:
+    return x[(slice(None),) * axis + (slice(start, stop, step),)]
+
+
+def _pad_axis(x: Array, axis: int, lo: int, hi: int, mode: str) -> Array:
+    """One axis of a non-constant pad as a concatenation of slices (edge slices broadcast, or
+    reversed): their rules are pads, sums and slices, which XLA fuses, where a general index map's
+    rule would be a scatter-add (several times slower on CPU)."""
+    n = tnp.shape(x)[axis]
+    if mode == "replicate":
+        def edge(i: int, count: int) -> Array:
+            piece = _take_slice(x, axis, i, i + 1)
+            shape = list(tnp.shape(piece))
+            shape[axis] = count
+            return tnp.broadcast_to(piece, tuple(shape))
+        before, after = edge(0, lo), edge(n - 1, hi)
+    elif mode == "reflect":
+        before = tnp.flip(_take_slice(x, axis, 1, lo + 1), axis)
+        after = tnp.flip(_take_slice(x, axis, n - 1 - hi, n - 1), axis)
+    else:  # circular
+        before, after = _take_slice(x, axis, n - lo, n), _take_slice(x, axis, 0, hi)
+    return tnp.concatenate([p for p, w in ((before, lo), (x, 1), (after, hi)) if w], axis=axis)
 
 
 # ---- interpolate --------------------------------------------------------------------------
@@ -147,8 +175,13 @@ def _taps(mode: str, n_in: int, n_out: int, align_corners: bool, scale: float | 
         lam = np.clip(src - i0, 0.0, 1.0)
         i1 = i0 + (i0 < n_in - 1)
         return [(i0, 1.0 - lam), (i1, lam)]
-    t = src - i0
-    a = -0.75  # PyTorch's cubic convolution coefficient
+    weights = _cubic_weights(src - i0)
+    return [(np.clip(i0 - 1 + j, 0, n_in - 1), w) for j, w in enumerate(weights)]
+
+
+def _cubic_weights(t: np.ndarray) -> tuple[np.ndarray, ...]:
+    """PyTorch's cubic convolution weights (A = -0.75) of the taps at -1, 0, 1, 2 from ``floor(src)``."""
+    a = -0.75
 
     def near(x: np.ndarray) -> np.ndarray:  # |x| <= 1
         return ((a + 2) * x - (a + 3)) * x * x + 1
@@ -156,12 +189,97 @@ def _taps(mode: str, n_in: int, n_out: int, align_corners: bool, scale: float | 
     def far(x: np.ndarray) -> np.ndarray:  # 1 < |x| < 2
         return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
 
-    weights = (far(t + 1), near(t), near(1 - t), far(2 - t))
-    return [(np.clip(i0 - 1 + j, 0, n_in - 1), w) for j, w in enumerate(weights)]
+    return far(t + 1), near(t), near(1 - t), far(2 - t)
 
 
-def _resample_axis(x: Array, axis: int, taps: list[tuple[np.ndarray, np.ndarray | None]]) -> Array:
+_MAX_PHASES = 16  # the longest output period read as strided slices (one slice per phase and tap)
+_MAX_DENSE = 1 << 16  # n_in * n_out up to which a non-periodic axis is a matrix product
+
+
+def _periodic(mode: str, n_in: int, n_out: int, align_corners: bool, scale: float | None,
+              taps: list[tuple[np.ndarray, np.ndarray | None]]) -> tuple[int, int, list] | None:
+    """``(p, q, phases)`` when output ``k*p + r`` reads inputs ``k*q + offset`` with phase ``r``'s
+    weights: ``phases[r] = [(offset, weight), ...]``, offsets into the edge-replicated input.
+
+    Nearest modes: read off the exact integer indices. Linear and cubic: the source position is
+    affine in the output index, ``src = s*j + b``, so a period exists when ``s*p`` is an integer;
+    the taps then come from the unclamped positions, and replicating the edges reproduces
+    PyTorch's clamping (the same linear map, to rounding).
+    """
+    if mode in ("nearest", "nearest-exact"):
+        idx = taps[0][0]
+        for p in range(1, min(_MAX_PHASES, n_out) + 1):
+            q = int(idx[p] - idx[0]) if p < n_out else 1
+            if q >= 1 and np.all(idx[p:] - idx[:-p] == q):
+                return p, q, [[(int(idx[r]), None)] for r in range(p)]
+        return None
+    if align_corners:
+        s_, b = ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0), 0.0
+    else:
+        s_ = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+        b = 0.5 * s_ - 0.5
+    for p in range(1, min(_MAX_PHASES, n_out) + 1):
+        q = round(s_ * p)
+        if q >= 1 and abs(s_ * p - q) < 1e-9 * max(1.0, q):
+            break
+    else:
+        return None
+    phases = []
+    for r in range(p):
+        src = s_ * r + b
+        i0 = math.floor(src)
+        t = np.array([src - i0])
+        if mode != "bicubic":
+            phases.append([(i0, 1.0 - float(t[0])), (i0 + 1, float(t[0]))])
+        else:
+            ws = _cubic_weights(t)
+            phases.append([(i0 - 1 + j, float(w[0])) for j, w in enumerate(ws)])
+    return p, q, phases
+
+
+def _apply_periodic(x: Array, axis: int, n_out: int, p: int, q: int, phases: list) -> Array:
+    """Each phase as a sum of strided slices of the edge-replicated input, interleaved."""
+    n = tnp.shape(x)[axis]
+    k = -(-n_out // p)  # outputs per phase (the last period may be partial: cropped below)
+    first = min(off for ph in phases for off, _ in ph)
+    last = max(off for ph in phases for off, _ in ph) + (k - 1) * q
+    lo, hi = max(0, -first), max(0, last - (n - 1))
+    xp = _pad_axis(x, axis, lo, hi, "replicate") if lo or hi else x
+    parts = []
+    for ph in phases:
+        acc = None
+        for off, w in ph:
+            if w is not None and w == 0.0:
+                continue
+            piece = _take_slice(xp, axis, off + lo, off + lo + (k - 1) * q + 1, q)
+            if w is not None and w != 1.0:
+                piece = piece * w
+            acc = piece if acc is None else acc + piece
+        parts.append(acc)
+    if p == 1:
+        out = parts[0]
+    else:
+        out = tnp.stack(parts, axis=axis + 1)
+        shape = tuple(tnp.shape(out))
+        out = tnp.reshape(out, shape[:axis] + (k * p,) + shape[axis + 2:])
+    return out if k * p == n_out else _take_slice(out, axis, 0, n_out)
+
+
+def _resample_axis(x: Array, axis: int, taps: list[tuple[np.ndarray, np.ndarray | None]], mode: str,
+                   n_out: int, align_corners: bool, scale: float | None) -> Array:
+    """One axis resampled by the cheapest exact form: strided slices when the map is periodic, else a
+    product with the (n_in, n_out) matrix for small axes, else gathers (whose rule is a scatter-add)."""
+    n_in = tnp.shape(x)[axis]
+    periodic = _periodic(mode, n_in, n_out, align_corners, scale, taps)
+    if periodic is not None:
+        return _apply_periodic(x, axis, n_out, *periodic)
     dt = tnp.result_type(x)
+    if n_in * n_out <= _MAX_DENSE:
+        mat = np.zeros((n_in, n_out))
+        for index, weight in taps:
+            np.add.at(mat, (index, np.arange(n_out)), 1.0 if weight is None else weight)
+        out = tnp.tensordot(x, tnp.asarray(mat, dtype=dt), axes=((axis,), (0,)))
+        return tnp.moveaxis(out, -1, axis)
     bshape = (-1,) + (1,) * (tnp.ndim(x) - axis - 1)
     live = [(i, w) for i, w in taps if w is None or w.any()]  # skip taps no output reads
     out = None
@@ -240,9 +358,10 @@ def interpolate(input: Array, size: int | Sequence[int] | None = None,
         return C._adaptive_avg("interpolate", input, out, dim)
     x = input
     for i in range(dim):
-        taps = _taps(mode, spatial[i], out[i], bool(align_corners), None if scales is None else scales[i], dim)
+        sc = None if scales is None else scales[i]
+        taps = _taps(mode, spatial[i], out[i], bool(align_corners), sc, dim)
         if taps:
-            x = _resample_axis(x, 2 + i, taps)
+            x = _resample_axis(x, 2 + i, taps, mode, out[i], bool(align_corners), sc)
     return tnp.asarray(x)
 
 
