@@ -1,10 +1,12 @@
-"""Map-style datasets: the `Dataset` protocol, in-memory `TensorDataset`, `Subset` and `random_split`.
+"""Datasets: the map-style `Dataset` protocol, in-memory `TensorDataset`, `Subset`, `ConcatDataset`,
+`StackDataset`, `random_split`, and the streaming `IterableDataset`.
 
 Samples live on the host as numpy arrays; the `DataLoader` moves whole batches to the device, so a
 dataset never pays one host-to-device transfer per sample.
 """
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -14,7 +16,8 @@ import numpy as np
 
 from tapegrad.core.foreign import foreign_numpy
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "default_collate"]
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "StackDataset", "random_split",
+           "default_collate"]
 
 
 def owning_batches(get_batch: Callable) -> Callable:
@@ -61,6 +64,35 @@ class Dataset:
 
     def __getitem__(self, index: int) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+
+    def __add__(self, other: Dataset) -> ConcatDataset:
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """Base class of streaming datasets: subclasses define `__iter__`, yielding samples (and may define
+    `__len__`). The `DataLoader` batches what `iter(dataset)` yields, without sampler or shuffling.
+
+    With `num_workers > 0`, as in PyTorch, every worker iterates the dataset on its own (each calls
+    `iter(dataset)`), and the loader takes one batch from each worker in turn: split the stream inside
+    `__iter__` with `get_worker_info()`, or every sample comes `num_workers` times.
+
+    Example:
+        >>> class Count(IterableDataset):
+        ...     def __iter__(self): return iter(range(3))
+        >>> list(Count())
+        [0, 1, 2]
+    """
+
+    def __iter__(self) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __len__(self) -> int:
+        # TypeError, as for any object without a length (list() and length_hint() then do without it).
+        raise TypeError(f"{type(self).__name__} defines no __len__")
+
+    def __getitem__(self, index: int) -> Any:
+        raise TypeError(f"{type(self).__name__} is an IterableDataset: iterate it, it has no __getitem__")
 
 
 def default_collate(samples: Sequence[Any]) -> Any:
@@ -156,6 +188,72 @@ class Subset(Dataset):
         if get_batch is not None:
             return get_batch(inner)
         return default_collate([self.dataset[int(i)] for i in inner])
+
+
+class ConcatDataset(Dataset):
+    """The samples of several map-style datasets one after the other: index `i` of the whole is index
+    `i - cumulative_sizes[k - 1]` of `datasets[k]` (negative indices count from the end, as torch's).
+
+    Example:
+        >>> both = ConcatDataset([TensorDataset(np.arange(3)), TensorDataset(np.arange(10, 12))])
+        >>> len(both), both.cumulative_sizes, int(both[3][0]), int(both[-1][0])
+        (5, [3, 5], 10, 11)
+    """
+
+    def __init__(self, datasets: Sequence[Any]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        if any(isinstance(d, IterableDataset) for d in self.datasets):
+            raise TypeError("ConcatDataset does not support IterableDataset")
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self) -> int:
+        return int(self.cumulative_sizes[-1])
+
+    def __getitem__(self, index: int) -> Any:
+        n = len(self)
+        if index < 0:
+            if -index > n:
+                raise ValueError(f"ConcatDataset: absolute value of index {index} should not exceed "
+                                 f"dataset length {n}")
+            index += n
+        if index >= n:
+            raise IndexError(f"ConcatDataset: index {index} is out of range for length {n}")
+        k = bisect.bisect_right(self.cumulative_sizes, index)
+        return self.datasets[k][index - (self.cumulative_sizes[k - 1] if k else 0)]
+
+
+class StackDataset(Dataset):
+    """Samples of equally long datasets side by side: `StackDataset(a, b)[i] == (a[i], b[i])`, and
+    `StackDataset(image=a, label=b)[i] == {"image": a[i], "label": b[i]}`.
+
+    Example:
+        >>> ds = StackDataset(x=TensorDataset(np.arange(3)), y=TensorDataset(np.arange(3) * 2))
+        >>> len(ds), sorted(ds[2]), int(ds[2]["y"][0])
+        (3, ['x', 'y'], 4)
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args and kwargs:
+            raise ValueError("StackDataset: supported either tuple- (via args) or dict- (via kwargs) like "
+                             "input/output, but both types are given")
+        if not args and not kwargs:
+            raise ValueError("StackDataset: at least one dataset should be passed")
+        parts = list(args) if args else list(kwargs.values())
+        lengths = [len(d) for d in parts]
+        if len(set(lengths)) != 1:
+            raise ValueError(f"StackDataset: size mismatch between datasets, lengths {lengths}")
+        self._length = lengths[0]
+        self.datasets: tuple[Any, ...] | dict[str, Any] = tuple(args) if args else dict(kwargs)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index: int) -> Any:
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
 
 
 def random_split(dataset: Any, lengths: Sequence[int | float], seed: int = 0) -> list[Subset]:
