@@ -240,6 +240,9 @@ def test_interpolate_matches_torch(dim):
         for ac in ([None] if mode in ("nearest", "nearest-exact", "area") else [False, True]):
             for kw in calls[:3] if ac is None else calls[1:] if ac else calls[:2]:
                 checks.fn(F.interpolate, TF.interpolate, x, mode=mode, align_corners=ac, **kw)
+    if dim == 1:  # long axes with no short period: gathers, not slices or a weight matrix
+        for mode in ("nearest", "linear"):
+            checks.fn(F.interpolate, TF.interpolate, _x(1, 2, 300), size=331, mode=mode)
     if dim == 2:
         for cls, kw in (("Upsample", dict(scale_factor=(2, 1.5), mode="bilinear")), ("UpsamplingNearest2d",
                         dict(size=6)), ("UpsamplingBilinear2d", dict(scale_factor=3))):

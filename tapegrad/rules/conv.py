@@ -13,6 +13,9 @@
   to those indices; the scatter's rule is a gather, and the gather's a scatter.
 * ``avg_pool2d``: a window sum divided by PyTorch's divisor; its rule is the
   transposed window sum, whose rule is ``avg_pool2d`` again.
+* ``adaptive_max_pool2d``: the maxima over PyTorch's adaptive (possibly overlapping,
+  unequal) windows and their flat indices, chosen as PyTorch's CPU loop does; its rule
+  is ``max_pool2d``'s scatter to those indices.
 
 The user-facing wrappers, with argument checking and PyTorch's names, live in
 ``tapegrad.nn.functional``.
