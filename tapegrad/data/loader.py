@@ -133,7 +133,8 @@ class DataLoader:
     exactly the serial loader's order, so the same seed gives the same batches for any `num_workers`.
     `prefetch_factor` (default 2) batches per worker are made ahead; `persistent_workers` keeps the
     threads (and what `worker_init_fn(worker_id)` set up in them) from one epoch to the next;
-    `get_worker_info()` works inside them. An exception in a worker is raised again here with the
+    `get_worker_info()` works inside them. The threads share the dataset, so its `__getitem__` must be safe
+    to call concurrently (reads and NumPy work are). An exception in a worker is raised again here with the
     worker's traceback in its message. Breaking out of the loop, `close()` on the iterator, dropping it
     or a `KeyboardInterrupt` cancel the batches in flight and end the workers. `timeout` (seconds, 0 =
     none) bounds the wait for one batch. Without workers, `prefetch=k` (tapegrad's own) makes up to `k`

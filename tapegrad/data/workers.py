@@ -17,6 +17,11 @@ Why threads, not processes:
 The cost: a `__getitem__` that is pure Python bytecode holds the GIL and gains nothing from workers (on a
 free-threaded CPython build it does). Move such work into NumPy, or batch it in a `get_batch` method.
 
+The threads share one dataset object (as `get_worker_info().dataset`): its `__getitem__` runs in several
+threads at once, which plain reads and per-call NumPy work are safe for; state it changes (an open file's
+position, a shared `np.random.Generator`) needs a lock or one copy per worker (`threading.local`, or set up
+in `worker_init_fn`).
+
 How the order is kept: as in PyTorch, the main thread draws the batches' indices from the sampler and
 sends batch `k` to worker `k % num_workers` (each worker has its own task queue, so which worker makes a
 batch never depends on timing); results carry `k` and are yielded in order of `k`. At most
