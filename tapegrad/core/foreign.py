@@ -133,7 +133,8 @@ def owned_array(a: Any, dtype: Any = None, device: Any = None) -> jax.Array:
 
 
 def as_jax(a: Any, dtype: Any = None) -> Any:
-    """``jnp.asarray(a, dtype)``, except that foreign memory is copied first (:func:`owned_array`).
+    """``jnp.asarray(a, dtype)``, except that foreign memory is copied first (:func:`owned_array`), and a
+    list or tuple is NumPy's array-like (:func:`set_sequence_converter`): one holding tracers stays a tracer.
 
     Example:
         >>> src = np.zeros(2, np.float32)
@@ -141,4 +142,19 @@ def as_jax(a: Any, dtype: Any = None) -> Any:
         >>> x.tolist()
         [0.0, 0.0]
     """
+    if _sequence_converter is not None and type(a) in SEQUENCES:
+        return _sequence_converter(a, dtype)
     return owned_array(a, dtype) if is_foreign(a) else jnp.asarray(a, dtype=dtype)
+
+
+# NumPy's array-likes: nested lists and tuples, possibly holding tracers. Turning those into one array
+# takes differentiable ops (a stack), which core does not know: tapegrad.numpy registers the converter,
+# ``converter(seq, dtype)``. jax.numpy refuses lists; tapegrad's users come from NumPy.
+SEQUENCES = (list, tuple)
+_sequence_converter: Any = None
+
+
+def set_sequence_converter(fn: Any) -> None:
+    """Install how a (nested) list or tuple becomes an array; :func:`as_jax` and every primitive use it."""
+    global _sequence_converter
+    _sequence_converter = fn

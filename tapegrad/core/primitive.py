@@ -21,6 +21,7 @@ from jax import lax
 
 from tapegrad.core import capture, debug, scope
 from tapegrad.core import tracer as tracer_module
+from tapegrad.core.foreign import SEQUENCES, as_jax
 from tapegrad.core.source import format_where_long, mark_located, user_frame
 from tapegrad.core.tape import Entry
 from tapegrad.core.tracer import Aval, Tracer
@@ -160,6 +161,12 @@ def nondifferentiable(name: str, impl: Callable[..., Any], multiple_results: boo
 def bind(prim: Primitive, args: tuple, params: dict) -> Any:
     """Apply ``prim`` to ``args``, recording on the innermost live level among them."""
     # The hot path of the library: plain loops, no generators (each costs a frame).
+    for a in args:
+        # Positional arguments are arrays: a list or tuple is NumPy's array-like, maybe holding tracers
+        # (tnp.mean([a, b])). It becomes one array (a tracer, stacked with differentiable ops) first.
+        if type(a) is list or type(a) is tuple:
+            args = tuple(as_jax(v) if type(v) in SEQUENCES else v for v in args)
+            break
     if capture.active:  # inside a loop body: captured tracers stand for the loop's inputs
         args = capture.substitute(args)
     top = top_trace(args)

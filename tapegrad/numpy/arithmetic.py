@@ -14,17 +14,26 @@ from tapegrad.core.axes import canon_axis
 from tapegrad.core.tracer import Tracer
 
 
-def clip(arr=None, /, min=None, max=None):
+def clip(arr=None, /, min=None, max=None, *, a=None, a_min=None, a_max=None):
     """``arr`` limited to ``[min, max]`` (either bound may be None or an array).
 
     As jax.numpy: ``minimum(max, maximum(min, arr))``, so where ``min > max`` the result
     is ``max``, and at a tie the gradient is shared equally between ``arr`` and the bound.
+    NumPy's spellings ``a=``, ``a_min=`` and ``a_max=`` are accepted too.
 
     Example:
         >>> import tapegrad.numpy as tnp
         >>> tnp.clip(tnp.array([-2.0, 0.5, 3.0]), -1.0, 1.0).tolist()
         [-1.0, 0.5, 1.0]
+        >>> tnp.clip(tnp.array([-2.0, 3.0]), a_min=0.0, a_max=1.0).tolist()
+        [0.0, 1.0]
     """
+    for new, old, name in ((arr, a, "a"), (min, a_min, "a_min"), (max, a_max, "a_max")):
+        if new is not None and old is not None:
+            raise TypeError(f"tnp.clip: got both {name}= and its other spelling")
+    arr = a if arr is None else arr
+    min = a_min if min is None else min
+    max = a_max if max is None else max
     if arr is None:
         raise ValueError("tnp.clip: no input array was given")
     if min is not None:

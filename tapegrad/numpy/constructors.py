@@ -10,43 +10,64 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tapegrad.core.foreign import is_foreign, owned_array
+from tapegrad.core import tracer as tracer_module
+from tapegrad.core.foreign import SEQUENCES, is_foreign, owned_array, set_sequence_converter
 from tapegrad.core.tracer import Tracer
 
 
-def asarray(a: Any, dtype: Any = None) -> Any:
+def asarray(a: Any, dtype: Any = None, order: str | None = None, *, copy: bool | None = None,
+            device: Any = None) -> Any:
     """``a`` as an array; a tracer stays a tracer (its gradient is kept).
 
-    NumPy arrays, torch tensors and other foreign buffers are copied (:func:`owned_array`), so a
-    later change to them never shows in the result.
+    Nested lists and tuples holding tracers are stacked with tnp ops, so gradients flow to each
+    element (every tnp function takes them: :func:`_from_sequence` is the one place). NumPy arrays,
+    torch tensors and other foreign buffers are copied (:func:`owned_array`), so a later change to
+    them never shows in the result.
 
     Example:
         >>> import tapegrad.numpy as tnp
         >>> tnp.asarray([1.0, 2.0]).shape
         (2,)
     """
+    if order not in (None, "C", "K", "A"):
+        raise NotImplementedError(f"tnp.asarray: only C order is supported, got order={order!r}")
     if type(a) is Tracer:
         return a if dtype is None else a.astype(dtype)
-    if isinstance(a, (list, tuple)) and any(type(v) is Tracer for v in _leaves(a)):
-        from tapegrad.numpy import stack
-
-        out = stack([asarray(v) for v in a])
-        return out if dtype is None else out.astype(dtype)
+    if type(a) in SEQUENCES:
+        return _from_sequence(a, dtype)
     if is_foreign(a):
         return owned_array(a, dtype)
     return jnp.asarray(a, dtype=dtype)
 
 
-def _leaves(seq: Any) -> list[Any]:
-    out: list[Any] = []
-    stack = [seq]
-    while stack:
-        s = stack.pop()
-        if isinstance(s, (list, tuple)):
-            stack.extend(s)
-        else:
-            out.append(s)
-    return out
+def _is_traced(v: Any) -> bool:
+    # A tapegrad tracer, or a pending value of the library's rule code (tapegrad.accel.lazy).
+    return type(v) is Tracer or (tracer_module._lazy_type is not None and type(v) is tracer_module._lazy_type)
+
+
+def _holds_tracer(seq: Any) -> bool:
+    todo = [seq]
+    while todo:
+        s = todo.pop()
+        for v in s:
+            if type(v) in SEQUENCES:
+                todo.append(v)
+            elif _is_traced(v):
+                return True
+    return False
+
+
+def _from_sequence(seq: Any, dtype: Any = None) -> Any:
+    """A nested list or tuple as one array: where it holds tracers, a ``tnp.stack`` of its elements
+    (so the gradient reaches each one), else ``jnp.asarray``. Primitives get their list arguments
+    through here (:func:`tapegrad.core.foreign.set_sequence_converter`)."""
+    if not _holds_tracer(seq):
+        return jnp.asarray(seq, dtype=dtype)
+    from tapegrad.numpy import stack
+
+    parts = [_from_sequence(v) if type(v) in SEQUENCES else asarray(v) for v in seq]
+    out = stack(parts)
+    return out if dtype is None else out.astype(dtype)
 
 
 def array(object: Any, dtype: Any = None, copy: bool | None = True) -> Any:
@@ -121,8 +142,12 @@ def eye(N: int, M: int | None = None, k: int = 0, dtype: Any = None) -> Any:
 
 
 def _shape_of(a: Any) -> tuple[int, ...]:
-    """The shape of ``a`` (an array, tracer or number)."""
-    return tuple(a.shape) if hasattr(a, "shape") else np.shape(a)
+    """The shape of ``a`` (an array, tracer, number, or nested list of them)."""
+    if hasattr(a, "shape"):
+        return tuple(a.shape)
+    if type(a) in SEQUENCES and _holds_tracer(a):
+        return tuple(_from_sequence(a).shape)
+    return np.shape(a)
 
 
 shape = _shape_of
@@ -140,6 +165,8 @@ def size(a: Any) -> int:
 
 def _raw(a: Any) -> Any:
     """The array under any levels of tracers (it keeps JAX's weak type, which ``.dtype`` drops)."""
+    if type(a) in SEQUENCES:
+        a = _from_sequence(a)
     while type(a) is Tracer:
         a = a.value
     return a
@@ -159,3 +186,6 @@ def result_type(*args: Any) -> Any:
 def iscomplexobj(x: Any) -> bool:
     """Whether ``x`` has a complex dtype."""
     return bool(jnp.iscomplexobj(_raw(x)))
+
+
+set_sequence_converter(_from_sequence)
