@@ -204,3 +204,14 @@ def test_grad_takes_one_element_outputs_of_any_shape(shape):
     assert v.shape == shape
     with pytest.raises(TypeError, match=r"shape \(2,\)"):
         tg.grad(lambda x: x[:2])(x)
+
+
+def test_abs_at_complex_zero_has_a_zero_gradient_as_jax_and_torch():
+    # d|z| = conj(z)/|z| is 0/0 at z == 0: JAX and torch give 0 there (a zero triangle of a
+    # complex cholesky, say, must not turn a whole gradient into NaN).
+    for f_tg, f_t in [(lambda z: tnp.abs(z), lambda z: z.abs()), (lambda z: tnp.abs(z) ** 2, lambda z: z.abs() ** 2)]:
+        z = torch.tensor([0j, 3 + 4j], requires_grad=True)
+        f_t(z).sum().backward()
+        got = tg.grad(lambda v, f=f_tg: tnp.sum(f(v)))(jnp.asarray([0j, 3 + 4j]))
+        np.testing.assert_allclose(np.asarray(got), z.grad.numpy(), rtol=1e-6)
+        assert not np.isnan(np.asarray(got)).any()

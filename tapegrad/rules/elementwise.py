@@ -51,8 +51,10 @@ def _is_complex(x) -> bool:
 
 
 def _abs_complex(g, x):
-    # d|z| = Re(conj(z) dz) / |z|; its transpose sends g to g * conj(z) / |z| (jax.vjp's value).
-    return g * conj(x) / abs(x)
+    # d|z| = Re(conj(z) dz) / |z|; its transpose sends g to g * conj(z) / |z| (jax.vjp's value). At
+    # z == 0 the numerator is 0: dividing by 1 there gives JAX's and torch's 0 instead of 0/0 = NaN.
+    r = abs(x)
+    return g * conj(x) / tnp.where(r == 0, 1, r)
 
 
 # Linear ops: the rules need only shapes (their input dtype is restored by the core's un-broadcast).
