@@ -45,6 +45,26 @@ from tapegrad.numpy.elementwise import angle, nan_to_num, positive, sinc
 from tapegrad.numpy.arithmetic import clip, copysign, cross, diff, fmax, fmin
 from tapegrad.numpy.reductions import median
 from tapegrad.numpy.manipulation import column_stack, fliplr, flipud, kron, meshgrid, rot90, select
+from tapegrad.numpy.elementwise import float_power, heaviside, i0, ldexp
+from tapegrad.numpy.reductions import cumulative_prod, cumulative_sum
+from tapegrad.numpy.manipulation import (
+    append, block, broadcast_arrays, concat, delete, diagflat, dstack, fill_diagonal, insert, permute_dims, resize,
+    rollaxis, trim_zeros,
+)
+from tapegrad.numpy.splitting import array_split, dsplit, hsplit, unstack, vsplit
+from tapegrad.numpy.selection import (
+    choose, compress, extract, partition, place, put, put_along_axis, sort_complex,
+)
+from tapegrad.numpy.products import matvec, vecdot, vecmat
+from tapegrad.numpy.statistics import average, corrcoef, cov, percentile, ptp, quantile
+from tapegrad.numpy.nan_functions import (
+    nanargmax, nanargmin, nancumprod, nancumsum, nanmax, nanmean, nanmedian, nanmin, nanpercentile, nanprod,
+    nanquantile, nanstd, nansum, nanvar,
+)
+from tapegrad.numpy.signal import convolve, correlate, ediff1d, gradient, interp, trapezoid, unwrap
+from tapegrad.numpy.polynomial import (
+    poly, polyadd, polyder, polydiv, polyfit, polyint, polymul, polysub, polyval, roots, vander,
+)
 from tapegrad.numpy import linalg
 from tapegrad.numpy import tracer_methods as _tracer_methods
 from tapegrad.numpy import jax_at as _jax_at
@@ -71,13 +91,22 @@ DIFFERENTIABLE = frozenset({
     'reshape', 'roll', 'rot90', 'select', 'sin', 'sinc', 'sinh', 'sort', 'split', 'sqrt', 'square', 'squeeze',
     'stack', 'std', 'subtract', 'sum', 'swapaxes', 'take', 'take_along_axis', 'tan', 'tanh', 'tensordot', 'tile',
     'trace', 'transpose', 'tril', 'triu', 'true_divide', 'var', 'vdot', 'vstack', 'where'
+}) | frozenset({  # joins, splits, selections, statistics, NaN reductions, signals, polynomials
+    'append', 'array_split', 'average', 'block', 'broadcast_arrays', 'choose', 'compress', 'concat', 'convolve',
+    'corrcoef', 'correlate', 'cov', 'cumulative_prod', 'cumulative_sum', 'delete', 'diagflat', 'dsplit', 'dstack',
+    'ediff1d', 'extract', 'fill_diagonal', 'float_power', 'gradient', 'heaviside', 'hsplit', 'i0', 'insert',
+    'interp', 'ldexp', 'matvec', 'nancumprod', 'nancumsum', 'nanmax', 'nanmean', 'nanmedian', 'nanmin',
+    'nanpercentile', 'nanprod', 'nanquantile', 'nanstd', 'nansum', 'nanvar', 'partition', 'percentile',
+    'permute_dims', 'place', 'poly', 'polyadd', 'polyder', 'polydiv', 'polyfit', 'polyint', 'polymul', 'polysub',
+    'polyval', 'ptp', 'put', 'put_along_axis', 'quantile', 'resize', 'rollaxis', 'roots', 'sort_complex',
+    'trapezoid', 'trim_zeros', 'unstack', 'unwrap', 'vander', 'vecdot', 'vecmat', 'vsplit',
 })
 NON_DIFFERENTIABLE = frozenset({
     'all', 'allclose', 'any', 'argmax', 'argmin', 'argsort', 'around', 'array_equal', 'ceil', 'count_nonzero',
     'equal', 'floor', 'floor_divide', 'greater', 'greater_equal', 'isclose', 'isfinite', 'isinf', 'isnan',
     'isneginf', 'isposinf', 'less', 'less_equal', 'logical_and', 'logical_not', 'logical_or', 'logical_xor',
     'nonzero', 'not_equal', 'rint', 'round', 'sign', 'signbit', 'trunc'
-})
+}) | frozenset({'nanargmax', 'nanargmin'})
 CONSTRUCTORS = frozenset({
     'arange', 'array', 'asarray', 'eye', 'full', 'full_like', 'iscomplexobj', 'linspace', 'ndim', 'ones',
     'ones_like', 'result_type', 'shape', 'size', 'zeros', 'zeros_like'

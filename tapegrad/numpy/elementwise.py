@@ -9,6 +9,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 import tapegrad.numpy as tnp
+from tapegrad.core.tracer import Tracer
 
 
 def _inexact(x):
@@ -90,3 +91,67 @@ def positive(x):
         [-1.0]
     """
     return tnp.asarray(x)
+
+
+def float_power(x, y, /):
+    """``x ** y`` computed in an inexact dtype (integers and bools promote to float first, as jnp).
+
+    Example:
+        >>> import tapegrad.numpy as tnp
+        >>> float(tnp.float_power(2, 3))
+        8.0
+    """
+    dt = jnp.result_type(tnp.result_type(x, y), float)
+    return tnp.power(tnp.astype(tnp.asarray(x), dt), tnp.astype(tnp.asarray(y), dt))
+
+
+def heaviside(x1, x2, /):
+    """The Heaviside step: 0 where ``x1 < 0``, 1 where ``x1 > 0``, ``x2`` where ``x1 == 0``.
+
+    The gradient flows to ``x2`` at the zeros of ``x1`` only (none to ``x1``), as jax's.
+
+    Example:
+        >>> import tapegrad.numpy as tnp
+        >>> tnp.heaviside(tnp.array([-1.0, 0.0, 2.0]), 0.5).tolist()
+        [0.0, 0.5, 1.0]
+    """
+    dt = jnp.result_type(tnp.result_type(x1, x2), float)
+    x1, x2 = tnp.astype(tnp.asarray(x1), dt), tnp.astype(tnp.asarray(x2), dt)
+    return tnp.where(x1 < 0, 0.0, tnp.where(x1 > 0, 1.0, x2))
+
+
+def i0(x):
+    """The modified Bessel function of the first kind of order 0, ``I0``; ``I0' = I1``.
+
+    Computed as ``exp(|x|) * i0e(|x|)`` (i0e is even): its derivative ``exp(|x|) |x|' i1e(|x|)``
+    is 0 at 0, as it should be.
+
+    Example:
+        >>> import tapegrad.numpy as tnp
+        >>> round(float(tnp.i0(1.0)), 6)
+        1.266066
+    """
+    from tapegrad.rules.special import i0e
+
+    x = _inexact(x)
+    if jnp.issubdtype(x.dtype, jnp.complexfloating):
+        raise TypeError(f"tnp.i0: complex input ({x.dtype}) is not supported (as in jax.numpy)")
+    a = tnp.abs(x)
+    return tnp.exp(a) * i0e(a)
+
+
+def ldexp(x1, x2, /):
+    """``x1 * 2 ** x2`` for integer ``x2``; the gradient to ``x1`` is ``2 ** x2`` (none to ``x2``).
+
+    Example:
+        >>> import tapegrad.numpy as tnp
+        >>> float(tnp.ldexp(1.5, 3))
+        12.0
+    """
+    x1 = _inexact(x1)
+    if type(x2) is Tracer or not jnp.issubdtype(jnp.result_type(x2), jnp.integer):
+        raise TypeError(f"tnp.ldexp: x2 must be integers, got {tnp.result_type(x2)}")
+    if jnp.issubdtype(x1.dtype, jnp.complexfloating):
+        raise TypeError(f"tnp.ldexp: complex x1 ({x1.dtype}) is not supported (as in jax.numpy)")
+    # 2 ** x2 is exact in floating point (a power of two), so the product rounds once, as ldexp.
+    return x1 * jnp.ldexp(jnp.ones((), x1.dtype), jnp.asarray(x2))

@@ -2,13 +2,14 @@
 
 The seam: ``tapegrad.rules`` defines primitives (impl + VJP rule); ``tapegrad.numpy`` defines the
 signatures. ``median`` is a sort and a gather: the gradient goes to the middle element(s), as jax's.
+``cumulative_sum``/``cumulative_prod`` are the Array API's spellings of the scans.
 """
 from __future__ import annotations
 
 import jax.numpy as jnp
 
 import tapegrad.numpy as tnp
-from tapegrad.core.axes import normalize_axis
+from tapegrad.core.axes import canon_axis, normalize_axis
 
 
 def median(a, axis=None, out=None, overwrite_input: bool = False, keepdims: bool = False):
@@ -44,3 +45,44 @@ def median(a, axis=None, out=None, overwrite_input: bool = False, keepdims: bool
     if keepdims:
         med = tnp.reshape(med, tuple(1 if d in axes else a.shape[d] for d in range(a.ndim)))
     return med
+
+
+def _cumulative(name, scan, identity, x, axis, dtype, include_initial):
+    x = tnp.asarray(x)
+    if x.ndim == 0:
+        raise ValueError(f"tnp.{name}: the input must be non-scalar, got shape {tuple(x.shape)}")
+    if axis is None:
+        if x.ndim > 1:
+            raise ValueError(f"tnp.{name}: axis is only optional for 1-D arrays, got shape {tuple(x.shape)}")
+        axis = 0
+    axis = canon_axis(axis, x.ndim, name)
+    out = scan(x, axis=axis, dtype=dtype)
+    if include_initial:
+        shape = list(out.shape)
+        shape[axis] = 1
+        out = tnp.concatenate([tnp.full(tuple(shape), identity, dtype=out.dtype), out], axis=axis)
+    return out
+
+
+def cumulative_sum(x, /, *, axis: int | None = None, dtype=None, include_initial: bool = False):
+    """The Array API cumulative sum: ``cumsum`` along ``axis`` (optional for 1-D only), with a leading 0
+    when ``include_initial``.
+
+    Example:
+        >>> import tapegrad.numpy as tnp
+        >>> tnp.cumulative_sum(tnp.array([1.0, 2.0, 3.0]), include_initial=True).tolist()
+        [0.0, 1.0, 3.0, 6.0]
+    """
+    return _cumulative("cumulative_sum", tnp.cumsum, 0, x, axis, dtype, include_initial)
+
+
+def cumulative_prod(x, /, *, axis: int | None = None, dtype=None, include_initial: bool = False):
+    """The Array API cumulative product: ``cumprod`` along ``axis`` (optional for 1-D only), with a
+    leading 1 when ``include_initial``; its gradient is exact at zeros.
+
+    Example:
+        >>> import tapegrad.numpy as tnp
+        >>> tnp.cumulative_prod(tnp.array([1.0, 2.0, 3.0])).tolist()
+        [1.0, 2.0, 6.0]
+    """
+    return _cumulative("cumulative_prod", tnp.cumprod, 1, x, axis, dtype, include_initial)
