@@ -12,7 +12,7 @@ Example:
 """
 # ruff: noqa: F401, E402, I001  (this module is the list of exported names; order matters for cycles)
 from tapegrad.numpy.constructors import (
-    arange, array, asarray, eye, full, full_like, iscomplexobj, linspace, ndim, ones, ones_like, result_type,
+    arange, array, asarray, eye, full, full_like, iscomplexobj, ndim, ones, ones_like, result_type,
     shape, size, zeros, zeros_like,
 )
 from tapegrad.rules.arithmetic import (
@@ -45,6 +45,23 @@ from tapegrad.numpy.elementwise import angle, nan_to_num, positive, sinc
 from tapegrad.numpy.arithmetic import clip, copysign, cross, diff, fmax, fmin
 from tapegrad.numpy.reductions import median
 from tapegrad.numpy.manipulation import column_stack, fliplr, flipud, kron, meshgrid, rot90, select
+from tapegrad.numpy.creation import empty, empty_like, geomspace, identity, linspace, logspace, tri
+from tapegrad.numpy.bitwise import (
+    bitwise_and, bitwise_count, bitwise_invert, bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,
+    bitwise_xor, gcd, invert, lcm, left_shift, packbits, right_shift, unpackbits,
+)
+from tapegrad.numpy.floating import divmod, frexp, modf, nextafter, spacing
+from tapegrad.numpy.logic import array_equiv, iscomplex, isreal, iterable
+from tapegrad.numpy.searching import argpartition, argwhere, digitize, flatnonzero, lexsort, searchsorted
+from tapegrad.numpy.index_tricks import (
+    diag_indices, diag_indices_from, indices, ix_, ravel_multi_index, tril_indices, tril_indices_from, triu_indices,
+    triu_indices_from, unravel_index,
+)
+from tapegrad.numpy.sets import (
+    intersect1d, isin, setdiff1d, setxor1d, union1d, unique, unique_all, unique_counts, unique_inverse, unique_values,
+)
+from tapegrad.numpy.windows import bartlett, blackman, hamming, hanning, kaiser
+from tapegrad.numpy.histograms import bincount, histogram, histogram2d, histogram_bin_edges, histogramdd
 from tapegrad.numpy.elementwise import float_power, heaviside, i0, ldexp
 from tapegrad.numpy.reductions import cumulative_prod, cumulative_sum
 from tapegrad.numpy.manipulation import (
@@ -76,6 +93,9 @@ nan = float("nan")
 newaxis = None
 float16, float32, float64, bfloat16 = "float16", "float32", "float64", "bfloat16"
 int32, int64, bool_ = "int32", "int64", "bool"
+int8, int16, uint8, uint16, uint32, uint64 = "int8", "int16", "uint8", "uint16", "uint32", "uint64"
+complex64, complex128 = "complex64", "complex128"
+from jax.numpy import finfo, iinfo  # dtype queries, jax.numpy's own
 
 # Every public name by kind (the docs' tables are generated from these: tools/build_docs_assets.py).
 DIFFERENTIABLE = frozenset({
@@ -91,6 +111,10 @@ DIFFERENTIABLE = frozenset({
     'reshape', 'roll', 'rot90', 'select', 'sin', 'sinc', 'sinh', 'sort', 'split', 'sqrt', 'square', 'squeeze',
     'stack', 'std', 'subtract', 'sum', 'swapaxes', 'take', 'take_along_axis', 'tan', 'tanh', 'tensordot', 'tile',
     'trace', 'transpose', 'tril', 'triu', 'true_divide', 'var', 'vdot', 'vstack', 'where'
+}) | frozenset({  # values read from the inputs (sets), weights and edges (histograms), bounds (ranges)
+    'bincount', 'divmod', 'frexp', 'geomspace', 'histogram', 'histogram2d', 'histogram_bin_edges', 'histogramdd',
+    'intersect1d', 'ix_', 'kaiser', 'linspace', 'logspace', 'modf', 'setdiff1d', 'setxor1d', 'union1d', 'unique',
+    'unique_all', 'unique_counts', 'unique_inverse', 'unique_values',
 }) | frozenset({  # joins, splits, selections, statistics, NaN reductions, signals, polynomials
     'append', 'array_split', 'average', 'block', 'broadcast_arrays', 'choose', 'compress', 'concat', 'convolve',
     'corrcoef', 'correlate', 'cov', 'cumulative_prod', 'cumulative_sum', 'delete', 'diagflat', 'dsplit', 'dstack',
@@ -106,10 +130,19 @@ NON_DIFFERENTIABLE = frozenset({
     'equal', 'floor', 'floor_divide', 'greater', 'greater_equal', 'isclose', 'isfinite', 'isinf', 'isnan',
     'isneginf', 'isposinf', 'less', 'less_equal', 'logical_and', 'logical_not', 'logical_or', 'logical_xor',
     'nonzero', 'not_equal', 'rint', 'round', 'sign', 'signbit', 'trunc'
+}) | frozenset({  # integers, bits, indices, predicates
+    'argpartition', 'argwhere', 'array_equiv', 'bitwise_and', 'bitwise_count', 'bitwise_invert', 'bitwise_left_shift',
+    'bitwise_not', 'bitwise_or', 'bitwise_right_shift', 'bitwise_xor', 'digitize', 'flatnonzero', 'gcd', 'invert',
+    'iscomplex', 'isin', 'isreal', 'lcm', 'left_shift', 'lexsort', 'nextafter', 'packbits', 'ravel_multi_index',
+    'right_shift', 'searchsorted', 'spacing', 'unpackbits', 'unravel_index',
 }) | frozenset({'nanargmax', 'nanargmin'})
 CONSTRUCTORS = frozenset({
-    'arange', 'array', 'asarray', 'eye', 'full', 'full_like', 'iscomplexobj', 'linspace', 'ndim', 'ones',
+    'arange', 'array', 'asarray', 'eye', 'full', 'full_like', 'iscomplexobj', 'ndim', 'ones',
     'ones_like', 'result_type', 'shape', 'size', 'zeros', 'zeros_like'
+}) | frozenset({  # windows, index grids, empty arrays, dtype queries
+    'bartlett', 'blackman', 'diag_indices', 'diag_indices_from', 'empty', 'empty_like', 'finfo', 'hamming',
+    'hanning', 'identity', 'iinfo', 'indices', 'iterable', 'tri', 'tril_indices', 'tril_indices_from', 'triu_indices',
+    'triu_indices_from',
 })
 
 from tapegrad.numpy import fft  # noqa: E402  (last: its functions use the names above)
