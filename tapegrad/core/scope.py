@@ -134,9 +134,10 @@ def scoped(name: str) -> Callable[[F], F]:
     return wrap
 
 
-def scope_functions(namespace: dict[str, Any], names: Iterable[str]) -> None:
+def scope_functions(namespace: dict[str, Any], names: Iterable[str], prefix: str = "") -> None:
     """Rebind each function ``names[i]`` of ``namespace`` (a module's ``globals()``) to a :func:`scoped`
-    version named after it, so calls through that module (``F.relu``) record their name.
+    version named ``prefix + name``, so calls through that module (``F.relu``) record their name
+    (``prefix="linalg."`` names ``tnp.linalg.norm`` ``linalg.norm``).
 
     One line at the bottom of a module instead of a decorator on every function; the module's own
     calls between its functions (``cross_entropy`` calling ``log_softmax``) nest. Only Python functions
@@ -152,4 +153,4 @@ def scope_functions(namespace: dict[str, Any], names: Iterable[str]) -> None:
     for name in names:
         fun = namespace[name]  # a KeyError names a stale entry of the list
         if inspect.isfunction(fun) and not hasattr(fun, "_tapegrad_scope"):
-            namespace[name] = scoped(name)(fun)
+            namespace[name] = scoped(prefix + name)(fun)

@@ -89,6 +89,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from tapegrad.core import scope
 from tapegrad.core.foreign import foreign_numpy, owned_array
 from tapegrad.core.tracer import Tracer
 from tapegrad.nn.params_view import Call, ParamsView, dotted
@@ -472,6 +473,8 @@ class Module(metaclass=_ModuleMeta):
             if found:
                 problems = [(path, _describe(expected[path[0]])) for path in found]
                 raise ParamsShapeError(self, params, problems, {}, found)
+        # The ops recorded below are this call's (core.scope): drawings name them "0 (Linear)".
+        saved = scope.enter_module(self, params.path)
         try:
             return self.forward(params, *args, **kwargs)
         except ParamsError as e:
@@ -482,6 +485,8 @@ class Module(metaclass=_ModuleMeta):
             if error is None:
                 raise
             raise error from e
+        finally:
+            scope.restore(saved)
 
     def apply(self, params: Mapping[str, Any], *args: Any, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         """``(module(params, *args, **kwargs), new_params)`` with running statistics updated.

@@ -146,3 +146,27 @@ CONSTRUCTORS = frozenset({
 })
 
 from tapegrad.numpy import fft  # noqa: E402  (last: its functions use the names above)
+
+# The functions composed of several primitives name them on the tape (core.scope), so that drawings and
+# print(tape) say `var`, `stack`, `linalg.cond` rather than the primitives they record. Primitives (one entry
+# each) are left alone, so the elementwise hot path pays nothing.
+_COMPOSED = (
+    'angle', 'append', 'average', 'block', 'column_stack', 'concat', 'concatenate', 'convolve', 'copysign',
+    'corrcoef', 'correlate', 'cov', 'cross', 'cumprod', 'cumsum', 'delete', 'diagflat', 'diff', 'dstack',
+    'ediff1d', 'float_power', 'frexp', 'geomspace', 'gradient', 'heaviside', 'histogram', 'histogram2d',
+    'histogram_bin_edges', 'histogramdd', 'hstack', 'i0', 'insert', 'interp', 'kron', 'ldexp', 'linspace',
+    'logspace', 'matvec', 'median', 'meshgrid', 'nan_to_num', 'nancumprod', 'nancumsum', 'nanmax', 'nanmean',
+    'nanmedian', 'nanmin', 'nanpercentile', 'nanprod', 'nanquantile', 'nanstd', 'nansum', 'nanvar', 'outer',
+    'percentile', 'polyadd', 'polyder', 'polydiv', 'polyfit', 'polyint', 'polymul', 'polysub', 'polyval', 'ptp',
+    'quantile', 'roots', 'rot90', 'select', 'sinc', 'sort_complex', 'stack', 'std', 'trace', 'trapezoid',
+    'unstack', 'unwrap', 'vander', 'var', 'vdot', 'vecdot', 'vecmat', 'vstack',
+)
+_LINALG_COMPOSED = (
+    'cond', 'cross', 'lstsq', 'matrix_norm', 'matrix_power', 'multi_dot', 'norm', 'pinv', 'tensorinv',
+    'tensorsolve', 'trace', 'vecdot', 'vector_norm',
+)
+from tapegrad.core import scope as _scope  # noqa: E402
+
+_scope.scope_functions(globals(), _COMPOSED)
+_scope.scope_functions(vars(linalg), _LINALG_COMPOSED, prefix="linalg.")
+_scope.scope_functions(vars(fft), fft.__all__, prefix="fft.")
