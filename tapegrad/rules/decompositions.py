@@ -102,10 +102,6 @@ eig_p = Primitive("eig", _eig_impl, save_args=False, save_out=True, multiple_res
 
 # ---- qr ------------------------------------------------------------------------------------
 
-def _tril_strict(x):
-    return tnp.tril(x, -1)
-
-
 def _thin_qr_transpose(q, r, gq, gr):
     """The cotangent of X = QR (m >= n, Q m x n, R n x n): transpose of jax's ``_thin_qr_jvp``.
 
@@ -115,7 +111,7 @@ def _thin_qr_transpose(q, r, gq, gr):
     ``gX = gK R^-T``.
     """
     e = _mm(_mT(q), gq) - _mm(gr, _mT(r))
-    gm = _tril_strict(e - _H(e)) - e
+    gm = tnp.tril(e - _H(e), -1) - e
     if _is_complex(e):
         gm = gm + jnp.eye(e.shape[-1], dtype=e.dtype) * (1j * tnp.imag(e))
     gk = gq + _mm(_conj(q), gm)
