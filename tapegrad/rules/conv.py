@@ -173,8 +173,9 @@ def _conv_rhs_rule(g, out, x, w, *, strides, padding, lhs_dilation, rhs_dilation
     if tnp.size(g) == 0 or tnp.size(x) == 0:
         return tnp.zeros(w.shape, g.dtype)
     lhs_spec, rhs_spec, out_spec = dimension_numbers
-    if max(lhs_dilation) > 1 and feature_group_count == batch_group_count == 1:
-        return _conv_rhs_rule_dilated(g, x, w, strides, padding, lhs_dilation, rhs_dilation, dimension_numbers)
+    if max(lhs_dilation) > 1 and batch_group_count == 1:
+        return _conv_rhs_rule_dilated(g, x, w, strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
+                                      feature_group_count)
     pads = []
     for n_in, k, n_out, lo, s, ld, rd in zip(_sizes(x, lhs_spec), _sizes(w, rhs_spec), _sizes(g, out_spec),
                                              (p[0] for p in padding), strides, lhs_dilation, rhs_dilation,
@@ -186,7 +187,10 @@ def _conv_rhs_rule(g, out, x, w, *, strides, padding, lhs_dilation, rhs_dilation
                   feature_group_count=batch_group_count, batch_group_count=feature_group_count)
 
 
-def _conv_rhs_rule_dilated(g, x, w, strides, padding, lhs_dilation, rhs_dilation, dimension_numbers):
+_SPLIT_GROUPS = 8
+
+
+def _conv_rhs_rule_dilated(g, x, w, strides, padding, lhs_dilation, rhs_dilation, dimension_numbers, groups):
     """The kernel cotangent of an input-dilated convolution (a transposed convolution, or the input
     gradient of a strided one) without input dilation: ``g`` is read as the input and ``x`` as the
     kernel, dilated by the forward's input dilation, and the result flipped.
@@ -194,9 +198,22 @@ def _conv_rhs_rule_dilated(g, x, w, strides, padding, lhs_dilation, rhs_dilation
     Per spatial axis, ``dw[k] = sum_t x[t] * g~[lo + ld*t - d*k]`` (``g~``: ``g`` dilated by the
     forward stride): a convolution of ``g`` with ``x`` at window stride ``d`` over ``K - 1 - k``.
     The general rule would convolve with the input dilated instead, which XLA's CPU backend runs
-    tens of times slower (a transposed convolution's weight gradient: ~30x).
+    tens of times slower (a transposed convolution's weight gradient: ~30x; depthwise: ~1000x).
+    With feature groups, group i of ``g``'s channels meets group i of ``x``'s: a few groups run as
+    one such convolution each (XLA's CPU batch-grouped convolution is ~5x slower), many as one
+    batch-grouped convolution whose groups come out on the in-feature axis and move to the
+    out-feature axis.
     """
     lhs_spec, rhs_spec, out_spec = dimension_numbers
+    if 1 < groups <= _SPLIT_GROUPS:
+        def part(a, axis, i):
+            m = a.shape[axis] // groups
+            return a[(slice(None),) * axis + (slice(i * m, (i + 1) * m),)]
+
+        return tnp.concatenate([_conv_rhs_rule_dilated(part(g, out_spec[1], i), part(x, lhs_spec[1], i),
+                                                       part(w, rhs_spec[0], i), strides, padding, lhs_dilation,
+                                                       rhs_dilation, dimension_numbers, 1)
+                                for i in range(groups)], axis=rhs_spec[0])
     pads = []
     for n_in, k, n_out, (lo, _), s, ld, rd in zip(_sizes(x, lhs_spec), _sizes(w, rhs_spec), _sizes(g, out_spec),
                                                   padding, strides, lhs_dilation, rhs_dilation, strict=True):
@@ -204,7 +221,9 @@ def _conv_rhs_rule_dilated(g, x, w, strides, padding, lhs_dilation, rhs_dilation
         pads.append((before, (k - 1) * rd + dilated(n_in, ld) - dilated(n_out, s) - before))
     dw = conv_p(g, x, strides=rhs_dilation, padding=tuple(pads), lhs_dilation=strides, rhs_dilation=lhs_dilation,
                 dimension_numbers=(_swap_roles(out_spec), _swap_roles(lhs_spec), rhs_spec),
-                feature_group_count=1, batch_group_count=1)
+                feature_group_count=1, batch_group_count=groups)
+    if groups > 1:
+        dw = _merge_axis(_split_axis(dw, rhs_spec[1], groups), rhs_spec[1], rhs_spec[0])
     return tnp.flip(dw, rhs_spec[2:])
 
 
