@@ -321,6 +321,9 @@ def test_differentiable_against_finite_differences(name):
 
 # ---- edge cases, jit, errors ------------------------------------------------------------------------
 
+SPECIAL = jnp.array([0.0, -0.0, 1e-40, 3.5, -7.25, jnp.inf, -jnp.inf, jnp.nan], "float32")
+
+
 def test_set_and_histogram_edge_cases_match_jax():
     nan = jnp.array([2.0, jnp.nan, 1.0, jnp.nan, 2.0])
     e = jnp.zeros(0)
@@ -349,6 +352,10 @@ def test_set_and_histogram_edge_cases_match_jax():
          lambda: jnp.bincount(jnp.array([-2, 1, 1]), minlength=4)),
         (lambda: tnp.bincount(jnp.array([True, False, True])), lambda: jnp.bincount(jnp.array([True, False, True]))),
         (lambda: tnp.histogram(jnp.full(3, 2.0), bins=2), lambda: jnp.histogram(jnp.full(3, 2.0), bins=2)),
+        # 0, -0, a subnormal (which XLA on CPU flushes), inf, nan: frexp and modf give jnp's values.
+        (lambda: tnp.frexp(SPECIAL), lambda: jnp.frexp(SPECIAL)),
+        (lambda: tnp.modf(SPECIAL), lambda: jnp.modf(SPECIAL)),
+        (lambda: tnp.divmod(I, J), lambda: jnp.divmod(I, J)),
         (lambda: tnp.histogram(e, bins=3, range=(0, 1)), lambda: jnp.histogram(e, bins=3, range=(0, 1))),
         (lambda: tnp.histogram(I, bins=[0, 5, 300]), lambda: jnp.histogram(I, bins=jnp.array([0, 5, 300]))),
         (lambda: tnp.histogramdd(HS, bins=(2, 1, 3), range=[None, (0, 9), None]),

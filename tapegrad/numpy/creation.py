@@ -181,6 +181,8 @@ def empty_like(prototype: Any, dtype: Any = None, shape: Any = None) -> Any:
         >>> tnp.empty_like(tnp.ones((2, 3), dtype="int32")).dtype
         dtype('int32')
     """
+    if isinstance(prototype, (list, tuple)):
+        prototype = asarray(prototype)
     return jnp.zeros(_shape_of(prototype) if shape is None else shape, dtype=dtype or result_type(prototype))
 
 

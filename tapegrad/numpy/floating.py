@@ -1,20 +1,29 @@
 """Floating-point decomposition with jax.numpy signatures: frexp, modf, divmod, nextafter, spacing.
 
 ``frexp``'s mantissa, ``modf``'s fractional part and ``divmod``'s remainder are differentiable in JAX
-(slope ``2**-exponent``, 1, and the remainder's), so here they are compositions of tapegrad ops with
-those slopes; the exponent, the integral part and the quotient are piecewise constant, plain arrays
-with no gradient, as JAX's. ``nextafter`` and ``spacing`` have no JAX derivative at all: they are
-non-differentiable primitives.
+(slope ``2**-exponent``, 1, and the remainder's); the exponent, the integral part and the quotient
+are piecewise constant, plain arrays with no gradient, as JAX's. ``modf`` and ``divmod`` are
+compositions; the mantissa is a primitive, because ``x * 2**-e`` is not jnp.frexp's value where XLA
+flushes subnormals to zero, and the forward value must be JAX's. ``nextafter`` and ``spacing`` have
+no JAX derivative at all: they are non-differentiable primitives.
 """
 from __future__ import annotations
 
 import jax.numpy as jnp
 
 import tapegrad.numpy as tnp
-from tapegrad.core.primitive import nondifferentiable
+from tapegrad.core.primitive import Primitive, nondifferentiable
 from tapegrad.numpy._values import arraylike
 
 _frexp_exponent = nondifferentiable("frexp_exponent", lambda x: jnp.frexp(x)[1])
+
+
+def _mantissa_vjp(g, out, x):
+    # d mantissa / dx = 2**-e, piecewise constant (JAX's JVP rule): its own derivative is zero.
+    return g * jnp.exp2(-_frexp_exponent(x).astype(x.dtype))
+
+
+_frexp_mantissa = Primitive("frexp_mantissa", lambda x: jnp.frexp(x)[0]).defvjp(_mantissa_vjp)
 _nextafter = nondifferentiable("nextafter", jnp.nextafter)
 _spacing = nondifferentiable("spacing", jnp.spacing)
 
@@ -40,12 +49,7 @@ def frexp(x, /):
         ([0.5, -0.75], [4, 2])
     """
     x = _inexact(x, "frexp")
-    e = _frexp_exponent(x)
-    # 2**-e in two exact factors: a subnormal x has e near -1074, whose 2**1074 alone overflows.
-    half = e // 2
-    c1 = jnp.exp2(-half.astype(x.dtype))
-    c2 = jnp.exp2(-(e - half).astype(x.dtype))
-    return x * c1 * c2, e
+    return _frexp_mantissa(x), _frexp_exponent(x)
 
 
 def modf(x, /, out=None):
