@@ -317,6 +317,32 @@ def test_second_order_against_jax_references():
                reference=lambda x: lax.reduce_window(x, -jnp.inf, lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID"))
 
 
+DILATED = [  # conv primitive configs with input dilation, whose kernel cotangent has its own form
+    dict(x=(2, 3, 5), w=(4, 3, 2), strides=(2,), padding=((1, -1),), lhs_dilation=(3,), rhs_dilation=(2,)),
+    dict(x=(2, 4, 4, 3), w=(6, 2, 3, 2), strides=(1, 2), padding=((2, 1), (0, 2)), lhs_dilation=(2, 3),
+         rhs_dilation=(1, 2), groups=2),
+    dict(x=(3, 4, 2, 10), w=(1, 10, 2, 1), strides=(1, 1), padding=((1, 1), (0, 0)), lhs_dilation=(2, 1),
+         rhs_dilation=(1, 1), groups=10, dimension_numbers=((0, 3, 1, 2), (1, 0, 2, 3), (0, 3, 1, 2))),
+]
+
+
+def test_kernel_cotangent_of_input_dilated_conv_matches_jax():
+    from tapegrad.rules import conv as conv_rules
+
+    for i, case in enumerate(DILATED):
+        kw = {k: v for k, v in case.items() if k not in ("x", "w")}
+        x, w = _x(*case["x"], seed=i), _x(*case["w"], seed=i + 1)
+        dn = kw.get("dimension_numbers") or (tuple(range(x.ndim)),) * 3
+        ref = lambda x, w, kw=kw, dn=dn: lax.conv_general_dilated(  # noqa: E731
+            x, w, kw["strides"], kw["padding"], kw["lhs_dilation"], kw["rhs_dilation"],
+            lax.ConvDimensionNumbers(*dn), feature_group_count=kw.get("groups", 1))
+        out, vjp = jax.vjp(ref, x, w)
+        g = _x(*out.shape, seed=9)
+        got = jax.jit(lambda x, w, g, kw=kw: tg.vjp(lambda x, w: conv_rules.conv(x, w, **kw), x, w)[1](g))(x, w, g)
+        for a, b in zip(got, vjp(g)):
+            _close(a, b, str(case))
+
+
 @pytest.mark.parametrize("call,error,match", [
     (lambda: nn.ConvTranspose2d(2, 2, 3, padding_mode="reflect"), ValueError, 'Only "zeros" padding mode'),
     (lambda: nn.Conv2d(2, 2, 3, padding_mode="mirror"), ValueError, "padding_mode must be one of"),
