@@ -111,7 +111,6 @@ NAMES = {
 # test below fails until it does), so the list only shrinks.
 PENDING = {
     # issue 13 (the numpy/jax.nn/scipy surface): one line per namespace, removed as its names arrive
-    *(f"tapegrad.scipy.stats.{n}" for n in NAMES["tapegrad.scipy.stats"].split()),
 }
 
 # The tutorial chapters exist in both languages.

@@ -6,4 +6,4 @@ Example:
     >>> round(float(tg.grad(special.erf)(0.0)), 4)  # 2 / sqrt(pi)
     1.1284
 """
-from tapegrad.scipy import integrate, linalg, special  # noqa: F401  (stats joins when it lands)
+from tapegrad.scipy import integrate, linalg, special, stats  # noqa: F401
