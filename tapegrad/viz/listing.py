@@ -209,11 +209,14 @@ def _plural(n: int, word: str, words: str | None = None) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {words or word + 's'}"
 
 
-def format_tape(tape: Any) -> str:
-    """The whole tape as text: header, inputs, one line per entry, outputs.
+def format_tape(tape: Any, detail: str = "functions") -> str:
+    """The whole tape as text: header, inputs, one line per call or entry, outputs.
 
-    Entries already dropped by a consuming backward sweep (``None``) are
-    summarised as one line per run of them.
+    ``detail`` is the drawing's (:mod:`tapegrad.viz.groups`): by default a call of a library
+    function or layer is one line, named as the user wrote it, with the primitives it recorded in
+    braces (``%7 = linear %5 %0 %1 : f32[4,5]  {dot_general, add}``); ``"modules"`` also heads each
+    module call's lines with its name and indents them; ``"primitives"`` lists every entry. Entries
+    already dropped by a consuming backward sweep (``None``) are summarised as one line per run of them.
 
     Example:
         >>> import tapegrad as tg, tapegrad.numpy as tnp
@@ -223,6 +226,9 @@ def format_tape(tape: Any) -> str:
           %1 = multiply %0 2.0 : f32[3]  # ...
           return out = %1 : f32[3]
     """
+    from tapegrad.viz.groups import check_detail
+
+    check_detail(detail)
     n_out = len(tape.outputs)
     lines = [f"Tape: {_plural(len(tape.entries), 'entry', 'entries')}, "
              f"{_plural(len(tape.inputs), 'input')}, {_plural(n_out, 'output')}"]
@@ -230,10 +236,29 @@ def format_tape(tape: Any) -> str:
         label = f"input {name}" if name else "input"
         lines.append(f"  %{iid} = {label} : {format_aval(aval.shape, aval.dtype)}")
 
+    bodies, wheres = (_entry_lines(tape.entries) if detail == "primitives" or not _any_scope(tape.entries)
+                      else _group_lines(tape, detail))
+
+    # Align the source comments in one column, as far as the lines allow.
+    widest = max((len(b) for b, w in zip(bodies, wheres, strict=True) if w), default=0)
+    column = min(widest, _MAX_SOURCE_COLUMN)
+    for b, w in zip(bodies, wheres, strict=True):
+        lines.append(f"{b.ljust(column)}  # {w}" if w else b)
+    if tape.outputs:
+        lines.append("  " + format_outputs(tape))
+    return "\n".join(lines)
+
+
+def _any_scope(entries: Any) -> bool:
+    return any(e is not None and e.scope for e in entries)
+
+
+def _entry_lines(entries: Any) -> tuple[list[str], list[str]]:
+    """One line per entry (``detail="primitives"``, or a tape recorded outside any named call)."""
     bodies: list[str] = []
     wheres: list[str] = []
     consumed = 0
-    for e in tape.entries:
+    for e in entries:
         if e is None:
             consumed += 1
             continue
@@ -246,15 +271,53 @@ def format_tape(tape: Any) -> str:
     if consumed:
         bodies.append(_consumed_line(consumed))
         wheres.append("")
+    return bodies, wheres
 
-    # Align the source comments in one column, as far as the lines allow.
-    widest = max((len(b) for b, w in zip(bodies, wheres, strict=True) if w), default=0)
-    column = min(widest, _MAX_SOURCE_COLUMN)
-    for b, w in zip(bodies, wheres, strict=True):
-        lines.append(f"{b.ljust(column)}  # {w}" if w else b)
-    if tape.outputs:
-        lines.append("  " + format_outputs(tape))
-    return "\n".join(lines)
+
+def _group_lines(tape: Any, detail: str) -> tuple[list[str], list[str]]:
+    """One line per call (folded) or entry; under ``"modules"``, module headers and indentation."""
+    from tapegrad.viz.groups import group_entries, group_io, summary
+
+    entries = tape.entries
+    groups = group_entries(entries, detail)
+    io = group_io(entries, groups, tape.outputs)
+    bodies: list[str] = []
+    wheres: list[str] = []
+    consumed = 0
+    open_: tuple = ()  # the module calls whose header is printed, outermost first
+    for g, (ins, outs) in zip(groups, io, strict=True):
+        e = entries[g.start]
+        if e is None:
+            consumed += 1
+            continue
+        if consumed:
+            bodies.append(_consumed_line(consumed))
+            wheres.append("")
+            consumed = 0
+        # Module headers: keep the calls still open (same objects), print the new ones.
+        keep = 0
+        while keep < min(len(open_), len(g.clusters)) and open_[keep] is g.clusters[keep]:
+            keep += 1
+        for depth in range(keep, len(g.clusters)):
+            bodies.append("  " + "  " * depth + f"{g.clusters[depth]}:")
+            wheres.append("")
+        open_ = g.clusters
+        indent = "  " + "  " * len(g.clusters)
+        if not g.folded:
+            bodies.append(indent + format_entry(e))
+        else:
+            outs_text = ", ".join(f"%{o}" for o in outs) or "_"
+            types = ", ".join(format_aval(*av) for k in range(g.start, g.stop)
+                              for o, av in zip(entries[k].out_ids, entries[k].out_avals, strict=True)
+                              if o is not None and o in outs)
+            args = "".join(f" %{i}" for i in ins)
+            label = g.label.replace(": ", "[", 1) + "]" if ": " in g.label else g.label
+            bodies.append(f"{indent}{outs_text} = {label}{args} : {types}  {{{summary(entries, g)}}}")
+        wheres.append(format_where(e.where))
+    if consumed:
+        bodies.append(_consumed_line(consumed))
+        wheres.append("")
+    return bodies, wheres
 
 
 def _consumed_line(n: int) -> str:
