@@ -18,12 +18,13 @@ from tapegrad.rules.indexing import IndexUpdateHelper
 
 
 def _plain(x, op: str, what: str):
-    """``x`` as a JAX array that carries no gradient (indices, masks)."""
+    """``x`` as an array that carries no gradient (indices, masks): NumPy when it is known, so that under
+    jax.jit it stays a constant (a shape may depend on it); a JAX tracer when it is traced."""
     if type(x) is Tracer:
         if jnp.issubdtype(x.dtype, jnp.inexact):
             raise TypeError(f"tnp.{op}: {what} must be integers or booleans, got a differentiable {x.dtype} tracer")
         x = x.primal()
-    return jnp.asarray(x)
+    return x if isinstance(x, jax.core.Tracer) else np.asarray(x)
 
 
 def _concrete(x, op: str, why: str) -> np.ndarray:
@@ -115,7 +116,7 @@ def extract(condition, arr, *, size: int | None = None, fill_value=0):
         [1.0, 3.0]
     """
     cond = _plain(condition, "extract", "condition")
-    return compress(jnp.ravel(cond), tnp.ravel(arr), size=size, fill_value=fill_value)
+    return compress(cond.ravel(), tnp.ravel(arr), size=size, fill_value=fill_value)
 
 
 def place(arr, mask, vals, *, inplace: bool = True):
