@@ -210,10 +210,8 @@ def polyint(p, m: int = 1, k=None):
 
 
 def poly(seq_of_zeros):
-    """The coefficients of the monic polynomial with the given roots (highest power first).
-
-    The characteristic polynomial of a square matrix (NumPy's 2-D form) needs eigenvalues of a
-    general matrix, which tapegrad does not differentiate yet: it raises NotImplementedError.
+    """The coefficients of the monic polynomial with the given roots (highest power first); for a square
+    matrix, its characteristic polynomial (the roots are its eigenvalues, complex as jax.numpy's).
 
     Example:
         >>> import tapegrad.numpy as tnp
@@ -223,8 +221,7 @@ def poly(seq_of_zeros):
     z = _inexact(seq_of_zeros)
     z = tnp.atleast_1d(z)
     if z.ndim == 2 and z.shape[0] == z.shape[1] and z.shape[0] != 0:
-        raise NotImplementedError("tnp.poly: the characteristic polynomial of a matrix needs its eigenvalues "
-                                  "(linalg.eigvals), which is not available; pass the roots")
+        z = tnp.linalg.eigvals(z)
     if z.ndim != 1:
         raise ValueError(f"tnp.poly: input must be 1-D or a non-empty square 2-D array, got shape {tuple(z.shape)}")
     dt = tnp.result_type(z)
