@@ -12,8 +12,14 @@ Writes, into OUTPUT_DIR (default: the current directory):
 - ``graph.png``: the forward graph, as torchviz draws it;
 - ``graph_backward.png``: the same with the backward pass (the ops the VJP rules
   ran, in a cluster "backward") and the residuals each one reads;
-- ``mlp.png``: the tutorial's 784-512-512-10 ReLU network, ops grouped by module
-  (``linear_relu_stack.0``, ``.2``, ``.4``) with ``collapse="module"``.
+- ``mlp.png``: the tutorial's 784-512-512-10 ReLU network written with raw ``tnp``
+  ops, grouped by module (``linear_relu_stack.0``, ``.2``, ``.4``) with
+  ``collapse="module"`` (the parameter paths say which op is whose);
+- ``mlp_nn_backward.svg``: the same network as ``nn`` modules, with its
+  cross-entropy loss and backward pass: each layer call is one node named as in
+  the code (``Linear: linear_relu_stack.0``, ``cross_entropy``) and its backward
+  one ``∂`` node; ``detail="primitives"`` would open them. SVG, which stays
+  legible at any size (hover a node to see its primitives).
 
 Usage::
 
@@ -30,6 +36,8 @@ from typing import Any
 
 import jax
 
+import tapegrad.nn as nn
+import tapegrad.nn.functional as F
 import tapegrad.numpy as tnp
 from tapegrad.viz import draw_graph
 
@@ -71,6 +79,19 @@ def mlp(params: dict, x: Any) -> Any:
     return h
 
 
+class NeuralNetwork(nn.Module):
+    """The tutorial's model as ``nn`` modules (its params are named like ``init_mlp``'s)."""
+
+    def __init__(self) -> None:
+        self.flatten = nn.Flatten()
+        self.linear_relu_stack = nn.Sequential(nn.Linear(28 * 28, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
+                                               nn.Linear(512, 10))
+
+    def forward(self, params: Any, x: Any) -> Any:
+        x = self.flatten(params["flatten"], x)
+        return self.linear_relu_stack(params["linear_relu_stack"], x)
+
+
 def main(outdir: str = ".") -> list[str]:
     """Render the three pictures into ``outdir``; return their paths."""
     os.makedirs(outdir, exist_ok=True)
@@ -88,11 +109,19 @@ def main(outdir: str = ".") -> list[str]:
     images = jax.random.uniform(jax.random.PRNGKey(1), (1, 28, 28))
     dot = draw_graph(mlp, params, images, collapse="module")
     written.append(dot.render(os.path.join(outdir, "mlp"), format="png", cleanup=True))
+
+    model = NeuralNetwork()
+
+    def loss(params, images, labels):
+        return F.cross_entropy(model(params, images), labels)
+
+    dot = draw_graph(loss, model.init(0), images, jax.numpy.array([3]), backward=True)
+    written.append(dot.render(os.path.join(outdir, "mlp_nn_backward"), cleanup=True))  # SVG by default
     return written
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("outdir", nargs="?", default=".", help="where to write the PNG files")
+    parser.add_argument("outdir", nargs="?", default=".", help="where to write the pictures")
     for path in main(parser.parse_args().outdir):
         print("wrote", path)

@@ -3,6 +3,9 @@
 ``print(tape)`` uses :func:`format_tape`; ``tape.draw(...)`` and
 :func:`draw_graph` return a ``graphviz.Digraph`` (the ``graphviz`` package is
 imported only when something is drawn, so ``import tapegrad`` works without it).
+Both speak the user's words: a call of ``F.relu``, ``F.linear``, a composed
+``tnp`` function or a library layer is one line and one node, named as it was
+called, and ``detail="primitives"`` opens them (:mod:`tapegrad.viz.groups`).
 
 Example:
     >>> import tapegrad as tg, tapegrad.numpy as tnp
