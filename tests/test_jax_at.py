@@ -44,3 +44,10 @@ def test_untraced_updates_stay_jaxs_own():
 def test_a_vector_of_traced_values():
     f = lambda v: tnp.sum(tnp.zeros((2, 3)).at[0].set(v) * W[:3])
     np.testing.assert_allclose(tg.grad(f)(jnp.ones(3)), W[:3])
+
+
+def test_set_with_a_list_holding_tracers():
+    # NumPy's array-like as the update: [a, a * a] holds tracers, so the update is tapegrad's.
+    f = lambda a: tnp.sum(jnp.zeros(3).at[1:].set([a, a * a]) ** 2)
+    assert float(tg.grad(f)(3.0)) == 2 * 3.0 + 4 * 3.0 ** 3
+    assert float(tg.grad(lambda a: tnp.sum(jnp.ones(2).at[:1].add((a,))))(1.0)) == 1.0

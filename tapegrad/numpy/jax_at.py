@@ -18,10 +18,15 @@ from tapegrad.rules.indexing import IndexUpdateHelper
 _METHODS = ("set", "add", "multiply", "mul", "subtract", "divide")
 
 
+def _holds_tracer(seq: Any) -> bool:
+    """A (nested) list or tuple with a tapegrad Tracer in it: NumPy's array-like, differentiable."""
+    return any(type(v) is Tracer or (type(v) in (list, tuple) and _holds_tracer(v)) for v in seq)
+
+
 def _routed(name: str, jax_method: Any) -> Any:
     @functools.wraps(jax_method)
     def method(self: Any, values: Any, **kwargs: Any) -> Any:
-        if type(values) is Tracer:
+        if type(values) is Tracer or (type(values) in (list, tuple) and _holds_tracer(values)):
             kwargs.pop("out_sharding", None)
             kwargs.pop("wrap_negative_indices", None)
             return getattr(IndexUpdateHelper(self.array)[self.index], name)(values, **kwargs)
