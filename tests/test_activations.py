@@ -234,3 +234,23 @@ def test_jax_nn_dot_product_attention(case):
     assert_vjp(ours, (q, k, v), order=2 if case == "plain" else 1)
     with pytest.raises(ValueError, match=r"dot_product_attention: .*N a multiple of K"):
         nn.dot_product_attention(q, q[..., :3], q)
+
+
+def test_jax_nn_identity_tanh_sparse_log1mexp_logmeanexp():
+    # jax.nn's later additions (issue 13 §3), against jax.nn to order 2; JAX's gradients at the kinks
+    x = jnp.asarray(_points((2, 4), seed=31))
+    names = ["identity", "tanh", "sparse_plus", "sparse_sigmoid"]
+    assert_vjp(lambda v: [getattr(nn, n)(v) for n in names], (x,), order=2,
+               reference=lambda v: [getattr(jax.nn, n)(v) for n in names])
+    for name in ["sparse_plus", "sparse_sigmoid"]:
+        for edge in (-1.0, 1.0):
+            assert float(tg.grad(getattr(nn, name))(edge)) == float(jax.grad(getattr(jax.nn, name))(edge))
+    # log1mexp on both sides of its branch point log 2, and far out
+    p = jnp.asarray([1e-3, 0.3, 0.69, 0.7, 2.0, 30.0])
+    assert_vjp(nn.log1mexp, (p,), order=2, reference=jax.nn.log1mexp)
+    where = x > -2.0
+    assert_vjp(lambda v: nn.logmeanexp(v, axis=1, where=where), (x,), order=2,
+               reference=lambda v: jax.nn.logmeanexp(v, axis=1, where=where))
+    cases = [{}, {"axis": 0, "keepdims": True}, {"axis": (0, 1), "where": where}]
+    for kw in cases:
+        np.testing.assert_allclose(nn.logmeanexp(x, **kw), jax.nn.logmeanexp(x, **kw), rtol=1e-12)

@@ -53,6 +53,7 @@ from tapegrad.nn.jax_nn import (
     celu, dot_product_attention, elu, gelu, glu, hard_sigmoid, hard_silu, hard_swish, hard_tanh, leaky_relu,
     log_sigmoid, log_softmax, logsumexp, mish, one_hot, relu, relu6, selu, sigmoid, silu, soft_sign, softmax,
     softplus, squareplus, standardize, swish,
+    identity, log1mexp, logmeanexp, sparse_plus, sparse_sigmoid, tanh,
 )
 
 from tapegrad.nn import utils
@@ -83,4 +84,5 @@ __all__ = [
     "celu", "dot_product_attention", "elu", "gelu", "glu", "hard_sigmoid", "hard_silu", "hard_swish",
     "hard_tanh", "leaky_relu", "log_sigmoid", "log_softmax", "logsumexp", "mish", "one_hot", "relu", "relu6",
     "selu", "sigmoid", "silu", "soft_sign", "softmax", "softplus", "squareplus", "standardize", "swish",
+    "identity", "log1mexp", "logmeanexp", "sparse_plus", "sparse_sigmoid", "tanh",
 ]

@@ -27,14 +27,13 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 import tapegrad.numpy as tnp
 from tapegrad.core.foreign import as_jax
-from tapegrad.core.primitive import Primitive
 from tapegrad.core.tracer import Tracer
 from tapegrad.rules import activations as _act
 from tapegrad.rules import conv as _conv
+from tapegrad.rules.special import erf as _erf  # tnp has no erf (not a jax.numpy name)
 from tapegrad.rules.special import expit as _expit
 from tapegrad.transforms import stop_gradient
 
@@ -170,11 +169,6 @@ def tanh(input: Array) -> Array:
         0.0
     """
     return tnp.tanh(input)
-
-
-# tnp has no erf (it is not a jax.numpy name): a primitive here until a scipy.special
-# family exists in tapegrad.rules. erf'(x) = 2/sqrt(pi) exp(-x^2), itself differentiable.
-_erf = Primitive("erf", lax.erf).defvjp(lambda g, out, x: g * (2 / math.sqrt(math.pi)) * tnp.exp(-x * x))
 
 
 def gelu(input: Array, approximate: str = "none") -> Array:

@@ -21,6 +21,7 @@ import numpy as np
 import tapegrad.numpy as tnp
 from tapegrad.nn import activations as A
 from tapegrad.nn import functional as F
+from tapegrad.rules import special as _special
 
 Array = Any
 
@@ -211,6 +212,77 @@ def glu(x: Array, axis: int = -1) -> Array:
     return A.glu(x, axis)
 
 
+def identity(x: Array) -> Array:
+    """The identity activation: ``x`` itself (as an array).
+
+    Example:
+        >>> identity(tnp.asarray([-1.0, 2.0])).tolist()
+        [-1.0, 2.0]
+    """
+    return tnp.asarray(x)
+
+
+def tanh(x: Array) -> Array:
+    """The hyperbolic tangent (``jax.nn.tanh``, i.e. ``tnp.tanh``).
+
+    Example:
+        >>> float(tanh(0.0))
+        0.0
+    """
+    return tnp.tanh(x)
+
+
+def sparse_plus(x: Array) -> Array:
+    """``0`` for ``x <= -1``, ``(x + 1)^2 / 4`` on ``(-1, 1)``, ``x`` for ``x >= 1``: smooth, convex, with
+    :func:`sparse_sigmoid` as its derivative.
+
+    Example:
+        >>> sparse_plus(tnp.asarray([-2.0, 0.0, 2.0])).tolist()
+        [0.0, 0.25, 2.0]
+    """
+    return tnp.where(x <= -1.0, 0.0, tnp.where(x >= 1.0, x, (x + 1.0) ** 2 / 4))
+
+
+def sparse_sigmoid(x: Array) -> Array:
+    """``0.5 * clip(x + 1, 0, 2)``: 0 below -1, 1 above 1, linear between (JAX's gradient at the edges: 1/4).
+
+    Example:
+        >>> sparse_sigmoid(tnp.asarray([-2.0, 0.0, 2.0])).tolist()
+        [0.0, 0.5, 1.0]
+    """
+    return 0.5 * tnp.clip(x + 1.0, 0.0, 2.0)
+
+
+def log1mexp(x: Array) -> Array:
+    """``log(1 - exp(-x))`` for ``x > 0``, stably at both ends; its derivative is ``1 / expm1(x)``.
+
+    Example:
+        >>> round(float(log1mexp(1.0)), 4)
+        -0.4587
+    """
+    return _special.log1mexp(x)
+
+
+def logmeanexp(x: Array, axis: int | tuple[int, ...] | None = None, where: Array | None = None,
+               keepdims: bool = False) -> Array:
+    """``log(mean(exp(x)))`` along ``axis``: ``logsumexp(x) - log(n)``, ``n`` the number of (``where``-selected)
+    entries reduced.
+
+    Example:
+        >>> round(float(logmeanexp(tnp.asarray([0.0, 0.0]))), 4)
+        0.0
+    """
+    lse = tnp.logsumexp(x, axis=axis, keepdims=keepdims, where=where)
+    if where is None:
+        shape = tnp.shape(x)
+        axes = range(len(shape)) if axis is None else (axis,) if isinstance(axis, int) else axis
+        count = math.prod(shape[a] for a in axes)
+    else:
+        mask = tnp.broadcast_to(tnp.asarray(where), tnp.shape(x))
+        return lse - tnp.log(tnp.sum(tnp.astype(mask, lse.dtype), axis=axis, keepdims=keepdims))
+    return lse - (math.log(count) if count else -math.inf)
+
+
 def _masked(x: Array, where: Array | None, fill: float) -> Array:
     return x if where is None else tnp.where(where, x, fill)
 
@@ -376,6 +448,7 @@ def dot_product_attention(query: Array, key: Array, value: Array, bias: Array | 
 
 __all__ = [
     "celu", "dot_product_attention", "elu", "gelu", "glu", "hard_sigmoid", "hard_silu", "hard_swish",
-    "hard_tanh", "leaky_relu", "log_sigmoid", "log_softmax", "logsumexp", "mish", "one_hot", "relu", "relu6",
-    "selu", "sigmoid", "silu", "soft_sign", "softmax", "softplus", "squareplus", "standardize", "swish",
+    "hard_tanh", "identity", "leaky_relu", "log1mexp", "log_sigmoid", "log_softmax", "logmeanexp", "logsumexp",
+    "mish", "one_hot", "relu", "relu6", "selu", "sigmoid", "silu", "soft_sign", "softmax", "softplus",
+    "sparse_plus", "sparse_sigmoid", "squareplus", "standardize", "swish", "tanh",
 ]

@@ -1,7 +1,8 @@
 """Special functions (jax.scipy.special): primitives and their VJP rules.
 
-Each forward is jax.scipy's own function (jitted: several are a dozen small ops); each rule is
-written in tapegrad ops so every order works: erf' = 2/sqrt(pi) exp(-x^2), gammaln' = digamma,
+Each forward is jax.scipy's own function, jitted (several are a dozen small ops; those jax.scipy jits
+itself, expi expn hyp1f1 hyp2f1 bessel_jn gammasgn sici, are used as they are, sharing JAX's compiled
+programs); each rule is written in tapegrad ops so every order works: erf' = 2/sqrt(pi) exp(-x^2), gammaln' = digamma,
 digamma' = polygamma(1, .), polygamma(n, .)' = polygamma(n + 1, .), ...
 """
 from __future__ import annotations
@@ -196,6 +197,192 @@ zeta = Primitive("zeta", jax.jit(jsp.zeta)).defvjp(
 # ---- Signs and beta: log|B(a, b)| with jax's forward (accurate for large arguments, where the sum of three
 # gammaln cancels), and its exact derivatives psi(a) - psi(a + b), psi(b) - psi(a + b). ----
 
-gammasgn = nondifferentiable("gammasgn", jax.jit(jsp.gammasgn))
+gammasgn = nondifferentiable("gammasgn", jsp.gammasgn)  # jsp.gammasgn is jitted already
 betaln = Primitive("betaln", jax.jit(jsp.betaln)).defvjp(
     lambda g, out, a, b: g * (digamma(a) - digamma(a + b)), lambda g, out, a, b: g * (digamma(b) - digamma(a + b)))
+
+
+# ---- Error-function relatives: erfcx(x) = exp(x^2) erfc(x), Faddeeva w(z) = exp(-z^2) erfc(-iz), Dawson's F. ----
+# The complex rules are JAX's convention (the cotangent times the holomorphic derivative); the PyTorch
+# conjugation happens at tg.grad's boundary, as for every primitive.
+
+erfcx = Primitive("erfcx", jax.jit(jsp.erfcx), save_out=True).defvjp(
+    lambda g, out, x: g * (2 * x * out - _TWO_OVER_SQRT_PI))
+wofz = Primitive("wofz", jax.jit(jsp.wofz), save_out=True).defvjp(
+    lambda g, out, z: g * (-2 * z * out + 1j * _TWO_OVER_SQRT_PI))
+dawsn = Primitive("dawsn", jax.jit(jsp.dawsn), save_out=True).defvjp(lambda g, out, x: g * (1 - 2 * x * out))
+
+
+# ---- Exponential and trigonometric integrals. ----
+
+expi = Primitive("expi", jsp.expi).defvjp(lambda g, out, x: g * tnp.exp(x) / x)
+# E_n'(x) = -E_(n-1)(x): again this primitive, so every order works (jax.grad's second derivative of expn
+# fails in its custom_jvp tracing; the rule it states is this one). The order n gets no gradient (JAX: 0).
+expn = Primitive("expn", jsp.expn).defvjp(None, lambda g, out, n, x: -g * expn(n - 1, x))
+
+
+def _sici_rule(gs, out, x):
+    g_si, g_ci = gs
+    # Si' = sin(x)/x (sinc: 1 at 0), Ci' = cos(x)/x.
+    return (g_si * tnp.sinc(x / math.pi) + g_ci * tnp.cos(x) / x,)
+
+
+sici = Primitive("sici", jsp.sici, multiple_results=True).defvjp_all(_sici_rule)
+
+
+def _sincospi_half_square(x):
+    """``sin(pi x^2 / 2), cos(pi x^2 / 2)`` accurate for large |x| (jax's reduction of x^2/2 mod 2 first),
+    in tapegrad ops: r = (s (|x| - s/2)) mod 2 with s = |x| mod 2 equals x^2/2 mod 2 exactly."""
+    ax = tnp.abs(x)
+    s = tnp.fmod(ax, 2.0)
+    r = tnp.fmod(s * (ax - s / 2), 2.0)
+    sinpi = tnp.where(r < 0.5, tnp.sin(math.pi * r),
+                      tnp.where(r > 1.5, tnp.sin(math.pi * (r - 2.0)), -tnp.sin(math.pi * (r - 1.0))))
+    cospi = tnp.where(r == 0.5, 0.0, tnp.where(r < 1.0, -tnp.sin(math.pi * (r - 0.5)),
+                                                  tnp.sin(math.pi * (r - 1.5))))
+    return sinpi, cospi
+
+
+def _fresnel_rule(gs, out, x):
+    g_s, g_c = gs
+    sinpi, cospi = _sincospi_half_square(x)
+    return (g_s * sinpi + g_c * cospi,)
+
+
+fresnel = Primitive("fresnel", jax.jit(lambda x: tuple(jsp.fresnel(x))), multiple_results=True
+                    ).defvjp_all(_fresnel_rule)
+
+
+def _spence_rule(g, out, x):
+    # spence(x) = int_1^x log(t) / (1 - t) dt: the derivative is log(x) / (1 - x), -1 at x == 1. (jax.grad
+    # differentiates the rational approximations piecewise: NaN above 1 and 0 at 1.)
+    one = x == 1
+    return g * tnp.where(one, -1.0, tnp.log(x) / (1 - tnp.where(one, 0.0, x)))
+
+
+spence = _unary("spence", jsp.spence, _spence_rule)
+
+
+# ---- Owen's T function T(h, a): jax's derivatives. ----
+
+def _owens_t_h(g, out, h, a):
+    return -g * tnp.exp(-0.5 * h * h) * erf(a * h / math.sqrt(2.0)) / (2 * math.sqrt(2 * math.pi))
+
+
+def _owens_t_a(g, out, h, a):
+    a2 = a * a + 1
+    return g * tnp.exp(-0.5 * a2 * h * h) / (2 * math.pi * a2)
+
+
+owens_t = Primitive("owens_t", jax.jit(jsp.owens_t)).defvjp(_owens_t_h, _owens_t_a)
+
+
+# ---- Pochhammer symbol (z)_m = Gamma(z + m) / Gamma(z): jax's derivatives (d/dm = psi(z + m) (z)_m, also
+# at m == 0, where the value is the constant 1). ----
+
+poch = Primitive("poch", jax.jit(jsp.poch), save_out=True).defvjp(
+    lambda g, out, z, m: g * (digamma(z + m) - digamma(z)) * out, lambda g, out, z, m: g * digamma(z + m) * out)
+
+
+# ---- Hypergeometric 1F1 and 2F1. ----
+# d/dx is again the function (a/b 1F1(a+1, b+1, x), ab/c 2F1(a+1, b+1, c+1, x)), so x differentiates to any
+# order. The parameter derivatives are JAX's series (summed in a while loop until the terms fall below the
+# dtype's eps relative to the sum); jax.grad cannot differentiate those again (reverse mode through a while
+# loop), and neither can tapegrad: their derivative raises, naming the function.
+
+def _param_series(init, ratio, weight, x):
+    """``sum_k>=1 term_k * weight(k)`` with term_1 = init, term_(k+1) = term_k * ratio(k): JAX's loop."""
+    eps = jnp.finfo(x.dtype).eps
+
+    def body(state):
+        total, k, term = state
+        return total + term * weight(k), k + 1, term * ratio(k)
+
+    def cond(state):
+        total, k, term = state
+        return (k < 250) & (jnp.abs(term) / jnp.abs(total) > eps)
+
+    zero = jnp.zeros_like(x)
+    return jax.lax.while_loop(cond, body, (zero, jnp.ones_like(x), init))[0]
+
+
+def _hyp1f1_series(a, b, x, *, wrt):
+    def one(a, b, x):
+        ratio = lambda k: (a + k) / (b + k) * x / (k + 1)  # noqa: E731
+        weight = {"a": lambda k: jsp.digamma(a + k) - jsp.digamma(a),
+                  "b": lambda k: jsp.digamma(b) - jsp.digamma(b + k)}[wrt]
+        return _param_series(a / b * x, ratio, weight, x)
+    return jnp.vectorize(one)(a, b, x)
+
+
+def _hyp2f1_series(a, b, c, x, *, wrt):
+    def one(a, b, c, x):
+        ratio = lambda k: (a + k) * (b + k) / (c + k) / (k + 1) * x  # noqa: E731
+        weight = {"a": lambda k: jsp.digamma(a + k) - jsp.digamma(a),
+                  "b": lambda k: jsp.digamma(b + k) - jsp.digamma(b),
+                  "c": lambda k: jsp.digamma(c) - jsp.digamma(c + k)}[wrt]
+        return _param_series(a * b / c * x, ratio, weight, x)
+    return jnp.vectorize(one)(a, b, c, x)
+
+
+def _no_series_derivative(name):
+    def rule(g, out, *args, wrt):
+        raise NotImplementedError(
+            f"tapegrad.scipy.special.{name}: the derivative of d/d{wrt} {name} (a series summed in a while loop, "
+            f"as in JAX) is not defined: jax.grad cannot differentiate it either. Second derivatives involving "
+            f"the parameters are not available; those in x are")
+    return rule
+
+
+hyp1f1_param = Primitive("hyp1f1_param", jax.jit(_hyp1f1_series, static_argnames="wrt")).defvjp(
+    *[_no_series_derivative("hyp1f1")] * 3)
+hyp2f1_param = Primitive("hyp2f1_param", jax.jit(_hyp2f1_series, static_argnames="wrt")).defvjp(
+    *[_no_series_derivative("hyp2f1")] * 4)
+
+hyp1f1 = Primitive("hyp1f1", jsp.hyp1f1).defvjp(
+    lambda g, out, a, b, x: g * hyp1f1_param(a, b, x, wrt="a"),
+    lambda g, out, a, b, x: g * hyp1f1_param(a, b, x, wrt="b"),
+    lambda g, out, a, b, x: g * a / b * hyp1f1(a + 1, b + 1, x))
+hyp2f1 = Primitive("hyp2f1", jsp.hyp2f1).defvjp(
+    lambda g, out, a, b, c, x: g * hyp2f1_param(a, b, c, x, wrt="a"),
+    lambda g, out, a, b, c, x: g * hyp2f1_param(a, b, c, x, wrt="b"),
+    lambda g, out, a, b, c, x: g * hyp2f1_param(a, b, c, x, wrt="c"),
+    lambda g, out, a, b, c, x: g * a * b / c * hyp2f1(a + 1, b + 1, c + 1, x))
+
+
+# ---- Bessel functions of the first kind J_0..J_v (jax's backward recurrence; shape (v + 1, *z.shape)). ----
+# J_0' = -J_1, J_k' = (J_(k-1) - J_(k+1)) / 2: one more order from the same primitive, so every order works.
+
+def _bessel_jn_rule(g, out, z, v, n_iter):
+    j = bessel_jn(z, v=v + 1, n_iter=n_iter)
+    d = tnp.concatenate([-j[1:2], (j[:-2] - j[2:]) / 2], axis=0)
+    return tnp.sum(g * d, axis=0)
+
+
+bessel_jn = Primitive("bessel_jn", jsp.bessel_jn).defvjp(_bessel_jn_rule)
+
+
+# ---- log(1 - exp(-x)) (jax.nn.log1mexp): jax's derivative 1 / expm1(x). ----
+
+log1mexp = _unary("log1mexp", jax.nn.log1mexp, lambda g, out, x: g / tnp.expm1(x))
+
+
+# ---- Spherical harmonics Y_n^m(theta, phi) (complex; n, m integer arrays, not differentiated). ----
+# dY/dphi = i m Y; dY/dtheta = m cot(theta) Y + sqrt((n - m)(n + m + 1)) exp(-i phi) Y_n^(m+1) (the ladder
+# relation under jax's Condon-Shortley phase; the factor is 0 where m == n). A real argument's cotangent is
+# Re(g * dY), JAX's convention.
+
+def _sph_theta(g, out, n, m, theta, phi, n_max):
+    up = sph_harm_y(n, m + 1, theta, phi, n_max=n_max)
+    # clamped at 0: where m >= n the raised harmonic vanishes (also in the rule's own derivative, m + 2)
+    ladder = tnp.sqrt(tnp.astype(tnp.maximum((n - m) * (n + m + 1), 0), theta.dtype))
+    d = m * tnp.cos(theta) / tnp.sin(theta) * out + ladder * tnp.exp(-1j * phi) * up
+    return tnp.real(g * d)
+
+
+def _sph_phi(g, out, n, m, theta, phi, n_max):
+    return tnp.real(g * 1j * m * out)
+
+
+sph_harm_y = Primitive("sph_harm_y", jax.jit(lambda n, m, theta, phi, n_max: jsp.sph_harm_y(
+    n, m, theta, phi, n_max=n_max), static_argnames="n_max"), save_out=True).defvjp(None, None, _sph_theta, _sph_phi)

@@ -9,18 +9,22 @@ Example:
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any
 
 import jax.numpy as jnp
+import jax.scipy.special as jsp
 
 import tapegrad.numpy as tnp
 from tapegrad.core.tracer import Tracer
 from tapegrad.rules import special as _r
 from tapegrad.rules.reductions import logsumexp as _logsumexp
 
-__all__ = ["beta", "betainc", "betaln", "digamma", "entr", "erf", "erfc", "erfinv", "expit", "gamma", "gammainc",
-           "gammaincc", "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e", "kl_div", "log_ndtr", "log_softmax",
-           "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "rel_entr", "softmax", "xlog1py",
+__all__ = ["bernoulli", "bessel_jn", "beta", "betainc", "betaln", "boxcox", "boxcox1p", "comb", "dawsn", "digamma",
+           "entr", "erf", "erfc", "erfcx", "erfinv", "exp1", "expi", "expit", "expn", "factorial", "fresnel",
+           "gamma", "gammainc", "gammaincc", "gammaln", "gammasgn", "hyp1f1", "hyp2f1", "i0", "i0e", "i1", "i1e",
+           "kl_div", "log_ndtr", "log_softmax", "loggamma", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri",
+           "owens_t", "poch", "polygamma", "rel_entr", "sici", "softmax", "spence", "sph_harm_y", "wofz", "xlog1py",
            "xlogy", "zeta"]
 
 Array = Any
@@ -255,8 +259,8 @@ def logsumexp(a: Array, axis: Any = None, b: Array | None = None, keepdims: bool
     return _logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign, where=where)
 
 
-def log_softmax(x: Array, axis: Any = -1) -> Array:
-    """``x - logsumexp(x, axis, keepdims=True)``.
+def log_softmax(x: Array, /, *, axis: Any = None) -> Array:
+    """``x - logsumexp(x, axis, keepdims=True)``; ``axis=None`` (jax.scipy's default) normalizes over all axes.
 
     Example:
         >>> import tapegrad.numpy as tnp
@@ -267,7 +271,7 @@ def log_softmax(x: Array, axis: Any = -1) -> Array:
     return x - _logsumexp(x, axis=axis, keepdims=True)
 
 
-def softmax(x: Array, axis: Any = -1) -> Array:
+def softmax(x: Array, /, *, axis: Any = None) -> Array:
     """``exp(log_softmax(x, axis))``: sums to one along ``axis``.
 
     Example:
@@ -275,7 +279,7 @@ def softmax(x: Array, axis: Any = -1) -> Array:
         >>> softmax(tnp.zeros(2)).tolist()
         [0.5, 0.5]
     """
-    return tnp.exp(log_softmax(x, axis))
+    return tnp.exp(log_softmax(x, axis=axis))
 
 
 # ---- Incomplete gamma and beta functions, beta, Bessel I0/I1, zeta, divergences. ----
@@ -420,3 +424,291 @@ def kl_div(p: Array, q: Array) -> Array:
     """
     p, q = _pair(p, q, "kl_div")
     return rel_entr(p, q) - p + q
+
+
+# ---- Error-function relatives. ----
+
+def erfcx(x: Array) -> Array:
+    """The scaled complementary error function ``exp(x^2) erfc(x)``, stable for large ``x``; complex ``x``
+    is ``wofz(i x)``.
+
+    Example:
+        >>> float(erfcx(0.0))
+        1.0
+    """
+    x = _float(x, "erfcx", complex_ok=True)
+    if jnp.issubdtype(x.dtype, jnp.complexfloating):
+        return _r.wofz(x * 1j)
+    return _r.erfcx(x)
+
+
+def wofz(z: Array) -> Array:
+    """The Faddeeva function ``w(z) = exp(-z^2) erfc(-i z)``, complex-valued (real ``z`` is promoted);
+    ``w'(z) = -2 z w(z) + 2i / sqrt(pi)``.
+
+    Example:
+        >>> round(complex(wofz(0.0)).real, 6)
+        1.0
+    """
+    z = _float(z, "wofz", complex_ok=True)
+    if not jnp.issubdtype(z.dtype, jnp.complexfloating):
+        z = tnp.astype(z, jnp.result_type(z.dtype, jnp.complex64))
+    return _r.wofz(z)
+
+
+def dawsn(x: Array) -> Array:
+    """Dawson's integral ``exp(-x^2) int_0^x exp(t^2) dt``; ``F' = 1 - 2 x F``.
+
+    Example:
+        >>> round(float(dawsn(1.0)), 4)
+        0.5381
+    """
+    return _r.dawsn(_float(x, "dawsn"))
+
+
+# ---- Exponential, sine, cosine and Fresnel integrals; Spence's function. ----
+
+def expi(x: Array) -> Array:
+    """The exponential integral ``Ei(x) = int_-inf^x exp(t) / t dt``; ``Ei' = exp(x) / x``.
+
+    Example:
+        >>> round(float(expi(1.0)), 4)
+        1.8951
+    """
+    return _r.expi(_float(x, "expi"))
+
+
+def expn(n: Array, x: Array) -> Array:
+    """The generalized exponential integral ``E_n(x) = int_1^inf exp(-x t) / t^n dt``; ``E_n' = -E_(n-1)``.
+    The order ``n`` gets no gradient (JAX's is 0).
+
+    Example:
+        >>> round(float(expn(2, 1.0)), 4)
+        0.1485
+    """
+    n, x = _pair(n, x, "expn")
+    return _r.expn(n, x)
+
+
+def exp1(x: Array) -> Array:
+    """The exponential integral ``E_1(x) = expn(1, x)``; ``E_1' = -exp(-x) / x``.
+
+    Example:
+        >>> round(float(exp1(1.0)), 4)
+        0.2194
+    """
+    x = _float(x, "exp1")
+    return _r.expn(jnp.ones((), x.dtype), x)
+
+
+def sici(x: Array) -> tuple[Array, Array]:
+    """The sine and cosine integrals ``(Si(x), Ci(x))``; ``Si' = sin(x)/x``, ``Ci' = cos(x)/x``.
+
+    Example:
+        >>> [round(float(v), 4) for v in sici(1.0)]
+        [0.9461, 0.3374]
+    """
+    si, ci = _r.sici(_float(x, "sici"))
+    return si, ci
+
+
+def fresnel(x: Array) -> tuple[Array, Array]:
+    """The Fresnel integrals ``(S(x), C(x))``, ``S' = sin(pi x^2 / 2)`` and ``C' = cos(pi x^2 / 2)``.
+
+    Example:
+        >>> [round(float(v), 4) for v in fresnel(1.0)]
+        [0.4383, 0.7799]
+    """
+    s, c = _r.fresnel(_float(x, "fresnel"))
+    return s, c
+
+
+def spence(x: Array) -> Array:
+    """Spence's function (dilogarithm) ``int_1^x log(t) / (1 - t) dt`` for ``x >= 0`` (NaN below); its
+    derivative ``log(x) / (1 - x)`` is exact here (jax.grad's is NaN above 1).
+
+    Example:
+        >>> round(float(spence(0.0)), 4)  # pi^2 / 6
+        1.6449
+    """
+    x = _float(x, "spence")
+    if x.dtype not in (jnp.float32, jnp.float64):
+        raise TypeError(f"tapegrad.scipy.special.spence: x must be float32 or float64, got {x.dtype}")
+    return _r.spence(x)
+
+
+# ---- Owen's T, Pochhammer, hypergeometric and Bessel functions. ----
+
+def owens_t(h: Array, a: Array) -> Array:
+    """Owen's T function ``1/(2 pi) int_0^a exp(-h^2 (1 + t^2) / 2) / (1 + t^2) dt``.
+
+    Example:
+        >>> round(float(owens_t(0.0, 1.0)), 4)  # 1/8
+        0.125
+    """
+    return _r.owens_t(*_pair(h, a, "owens_t"))
+
+
+def poch(z: Array, m: Array) -> Array:
+    """The Pochhammer symbol ``(z)_m = Gamma(z + m) / Gamma(z)``.
+
+    Example:
+        >>> round(float(poch(3.0, 2.0)), 6)  # 3 * 4
+        12.0
+    """
+    return _r.poch(*_pair(z, m, "poch"))
+
+
+def hyp1f1(a: Array, b: Array, x: Array) -> Array:
+    """Kummer's confluent hypergeometric function ``1F1(a; b; x)``.
+
+    Differentiable in ``x`` to any order; in ``a`` and ``b`` once, through JAX's series (a second
+    derivative involving them raises, as ``jax.grad`` does).
+
+    Example:
+        >>> round(float(hyp1f1(1.0, 1.0, 1.0)), 4)  # e
+        2.7183
+    """
+    return _r.hyp1f1(*_promote("hyp1f1", a, b, x))
+
+
+def hyp2f1(a: Array, b: Array, c: Array, x: Array) -> Array:
+    """The Gauss hypergeometric function ``2F1(a, b; c; x)``; derivatives as :func:`hyp1f1`'s.
+
+    Example:
+        >>> round(float(hyp2f1(1.0, 1.0, 2.0, 0.5)), 4)  # -log(1 - x) / x
+        1.3863
+    """
+    return _r.hyp2f1(*_promote("hyp2f1", a, b, c, x))
+
+
+def bessel_jn(z: Array, *, v: int, n_iter: int = 50) -> Array:
+    """Bessel functions of the first kind ``J_0(z), ..., J_v(z)`` (shape ``(v + 1, *z.shape)``), by JAX's
+    backward recurrence; ``J_0' = -J_1``, ``J_k' = (J_(k-1) - J_(k+1)) / 2``. ``v`` and ``n_iter`` are
+    concrete integers (not differentiated).
+
+    Example:
+        >>> [round(float(j), 4) for j in bessel_jn(1.0, v=1)]
+        [0.7652, 0.4401]
+    """
+    try:
+        order, iters = operator.index(v), int(n_iter)
+    except TypeError:
+        raise TypeError(f"tapegrad.scipy.special.bessel_jn: v and n_iter must be concrete integers, got v={v!r}, "
+                        f"n_iter={n_iter!r}") from None
+    if order < 0:
+        raise ValueError(f"tapegrad.scipy.special.bessel_jn: v must be non-negative, got {v}")
+    return _r.bessel_jn(_float(z, "bessel_jn"), v=order, n_iter=iters)
+
+
+# ---- Gamma relatives: loggamma, factorial, comb; Box-Cox; Bernoulli numbers. ----
+
+def loggamma(x: Array) -> Array:
+    """The principal branch of ``log(Gamma(x))``: ``gammaln(x)`` for ``x > 0``, NaN elsewhere (real input;
+    JAX's complex branch is not provided).
+
+    Example:
+        >>> round(float(loggamma(4.0)), 4)  # log 6
+        1.7918
+    """
+    x = _float(x, "loggamma")
+    return tnp.where(x > 0, _r.gammaln(x), math.nan)
+
+
+def factorial(n: Array, exact: bool = False) -> Array:
+    """``n! = Gamma(n + 1)`` as a float (0 for negative ``n``), differentiable as JAX's.
+
+    Example:
+        >>> round(float(factorial(4)), 6)
+        24.0
+    """
+    if exact:
+        raise NotImplementedError("tapegrad.scipy.special.factorial: exact=True is not supported (nor in JAX)")
+    n = _float(n, "factorial")
+    return tnp.where(n < 0, 0.0, tnp.exp(_r.gammaln(n + 1)))
+
+
+def comb(N: Array, k: Array, *, repetition: bool = False) -> Array:
+    """The binomial coefficient ``N! / (k! (N - k)!)`` as a float, through :func:`gammaln` (0 where
+    ``N < 0``, ``k < 0`` or ``k > N``); with ``repetition``, ``comb(N + k - 1, k)``.
+
+    Example:
+        >>> round(float(comb(5, 2)), 6)
+        10.0
+    """
+    N, k = _pair(N, k, "comb")
+    if repetition:
+        return tnp.where(tnp.logical_and(k == 0, N >= 0), 1.0, comb(N + k - 1, k))
+    ok = tnp.logical_and(tnp.logical_and(k <= N, N >= 0), k >= 0)
+    safe_n, safe_k = tnp.where(ok, N, 0.0), tnp.where(ok, k, 0.0)
+    value = tnp.exp(_r.gammaln(safe_n + 1) - _r.gammaln(safe_k + 1) - _r.gammaln(safe_n + 1 - safe_k))
+    return tnp.where(ok, value, 0.0)
+
+
+def _boxcox(log_x: Array, lmbda: Array) -> Array:
+    zero = lmbda == 0
+    safe = tnp.where(zero, 1.0, lmbda)
+    return tnp.where(zero, log_x, tnp.expm1(safe * log_x) / safe)
+
+
+def boxcox(x: Array, lmbda: Array) -> Array:
+    """The Box-Cox transformation ``(x^lmbda - 1) / lmbda`` (``log(x)`` at ``lmbda == 0``).
+
+    Example:
+        >>> round(float(boxcox(4.0, 0.5)), 4)
+        2.0
+    """
+    x, lmbda = _pair(x, lmbda, "boxcox")
+    return _boxcox(tnp.log(x), lmbda)
+
+
+def boxcox1p(x: Array, lmbda: Array) -> Array:
+    """The Box-Cox transformation of ``1 + x``, accurate for small ``x``.
+
+    Example:
+        >>> round(float(boxcox1p(3.0, 0.5)), 4)
+        2.0
+    """
+    x, lmbda = _pair(x, lmbda, "boxcox1p")
+    return _boxcox(tnp.log1p(x), lmbda)
+
+
+def bernoulli(n: int) -> Array:
+    """The Bernoulli numbers ``B_0, ..., B_n`` (``B_1 = -1/2``): constants, no gradient.
+
+    Example:
+        >>> [round(float(b), 4) for b in bernoulli(2)]
+        [1.0, -0.5, 0.1667]
+    """
+    try:
+        k = operator.index(n)
+    except TypeError:
+        raise TypeError(f"tapegrad.scipy.special.bernoulli: n must be a concrete integer, got {n!r}") from None
+    if k < 0:
+        raise ValueError(f"tapegrad.scipy.special.bernoulli: n must be non-negative, got {n}")
+    return jsp.bernoulli(k)
+
+
+def sph_harm_y(n: Array, m: Array, theta: Array, phi: Array, diff_n: int | None = None,
+               n_max: int | None = None) -> Array:
+    """Spherical harmonics ``Y_n^m(theta, phi)`` (complex; ``theta`` the polar angle in ``[0, pi]``, ``phi`` the
+    azimuth), with JAX's arguments: ``n`` and ``m`` 1-d integer arrays (not differentiated), ``n_max`` the
+    largest ``n`` (static; by default ``max(n)``, which needs ``n`` concrete).
+
+    Differentiable in ``theta`` (away from the poles 0 and pi, where ``cot(theta)`` appears) and ``phi``.
+
+    Example:
+        >>> import tapegrad.numpy as tnp
+        >>> y = sph_harm_y(tnp.asarray([0]), tnp.asarray([0]), tnp.asarray([0.3]), tnp.asarray([0.4]))
+        >>> round(float(y.real[0]), 4)  # 1 / sqrt(4 pi)
+        0.2821
+    """
+    if diff_n is not None:
+        raise NotImplementedError("tapegrad.scipy.special.sph_harm_y: diff_n is not supported (nor in JAX)")
+    n, m = jnp.asarray(n), jnp.asarray(m)
+    theta, phi = _pair(theta, phi, "sph_harm_y")
+    if tnp.ndim(theta) == 0:
+        theta = tnp.reshape(theta, (1,))
+    if n_max is None:
+        n_max = int(jnp.max(n))
+    return _r.sph_harm_y(n, m, theta, phi, n_max=int(n_max))
