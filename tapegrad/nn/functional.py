@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import tapegrad.numpy as tnp
+from tapegrad.core import scope as _scope
 from tapegrad.core.foreign import as_jax
 from tapegrad.core.tracer import Tracer
 from tapegrad.rules import activations as _act
@@ -94,7 +95,7 @@ def _reduction(size_average: bool | None, reduce: bool | None, reduction: str, o
         reduce = True if reduce is None else reduce
         reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
         warnings.warn(f"{op}: size_average and reduce are deprecated, use reduction='{reduction}' instead",
-                      DeprecationWarning, stacklevel=3)
+                      DeprecationWarning, stacklevel=4)  # _reduction, the loss, its F wrapper (core.scope)
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     return reduction
@@ -191,7 +192,7 @@ def _softmax_dim(name: str, input: Array, dim: int | None, stacklevel: int) -> i
     if dim is None:
         # PyTorch's legacy implicit choice, with its deprecation warning.
         warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to "
-                      "include dim=X as an argument.", stacklevel=stacklevel)
+                      "include dim=X as an argument.", stacklevel=stacklevel + 1)  # + F's scope wrapper
         return 0 if nd in (0, 1, 3) else 1
     if not -max(nd, 1) <= dim < max(nd, 1):
         raise IndexError(f"{name}: dim {dim} is out of range for input {_describe(input)}")
@@ -224,7 +225,7 @@ def softmax(input: Array, dim: int | None = None, _stacklevel: int = 3, dtype: A
         >>> softmax(jnp.array([0.0, 0.0]), dim=0).tolist()
         [0.5, 0.5]
     """
-    return tnp.exp(log_softmax(input, dim, _stacklevel + 1, dtype))
+    return tnp.exp(log_softmax(input, dim, _stacklevel + 2, dtype))  # this frame and its F wrapper
 
 
 # ---- losses ----------------------------------------------------------------------------
@@ -379,7 +380,7 @@ def mse_loss(input: Array, target: Array, size_average: bool | None = None, redu
             raise ValueError(f"mse_loss: target {_describe(target)} and input {_describe(input)} have "
                              "incompatible shapes") from None
         warnings.warn(f"mse_loss: target {_describe(target)} differs in shape from input {_describe(input)}; "
-                      "they are broadcast, which is likely not what you want", stacklevel=2)
+                      "they are broadcast, which is likely not what you want", stacklevel=3)  # + F wrapper
     diff = input - target
     sq = diff * diff
     if weight is None:
@@ -801,3 +802,8 @@ from tapegrad.nn.losses import (  # noqa: E402
 )
 from tapegrad.nn.norm import group_norm, instance_norm, normalize, rms_norm  # noqa: E402
 from tapegrad.nn.resample import fold, interpolate, pad, pixel_shuffle, pixel_unshuffle, unfold  # noqa: E402
+
+# Every F function names the primitives it records (core.scope): drawings and print(tape) then say `relu`,
+# `linear`, `cross_entropy`, not their primitives. Rebinding the names here covers every call made through F,
+# the layers' included (they call F.linear), at one tuple push per call.
+_scope.scope_functions(globals(), __all__)

@@ -60,8 +60,9 @@ def _same_size_or_warn(input: Array, target: Array, op: str) -> None:
     except ValueError:
         raise ValueError(f"{op}: target {F._describe(target)} and input {F._describe(input)} have incompatible "
                          "shapes") from None
+    # stacklevel 4: this check, the loss, its F wrapper (core.scope), the caller.
     warnings.warn(f"{op}: using a target size {_shape(target)} that is different to the input size "
-                  f"{_shape(input)}; they are broadcast, which is likely not what you want", stacklevel=3)
+                  f"{_shape(input)}; they are broadcast, which is likely not what you want", stacklevel=4)
 
 
 def _weighted(loss: Array, weight: Array | None, input: Array, reduction: str, op: str,
@@ -243,7 +244,7 @@ def kl_div(input: Array, target: Array, size_average: bool | None = None, reduce
     elif reduction == "mean":
         warnings.warn("kl_div: reduction='mean' divides the total loss by both the batch size and the support "
                       "size; 'batchmean' divides only by the batch size, and aligns with the KL div math "
-                      "definition", UserWarning, stacklevel=2)
+                      "definition", UserWarning, stacklevel=3)  # kl_div, its F wrapper (core.scope)
     elif reduction not in ("batchmean", "sum", "none"):
         raise ValueError(f"{op}: reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r}")
     if log_target:
