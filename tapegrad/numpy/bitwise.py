@@ -12,10 +12,11 @@ import jax.numpy as jnp
 from tapegrad.core.primitive import nondifferentiable
 from tapegrad.numpy._values import arraylike
 
-_and = nondifferentiable("bitwise_and", jnp.bitwise_and)
-_or = nondifferentiable("bitwise_or", jnp.bitwise_or)
-_xor = nondifferentiable("bitwise_xor", jnp.bitwise_xor)
-_not = nondifferentiable("bitwise_not", jnp.bitwise_not)
+# The primitives behind the operators too (tracer_methods: &, |, ^, ~ on pending comparisons).
+and_p = nondifferentiable("bitwise_and", jnp.bitwise_and)
+or_p = nondifferentiable("bitwise_or", jnp.bitwise_or)
+xor_p = nondifferentiable("bitwise_xor", jnp.bitwise_xor)
+not_p = nondifferentiable("bitwise_not", jnp.bitwise_not)
 _count = nondifferentiable("bitwise_count", jnp.bitwise_count)
 _left = nondifferentiable("left_shift", jnp.left_shift)
 _right = nondifferentiable("right_shift", jnp.right_shift)
@@ -34,7 +35,7 @@ def bitwise_and(x, y, /):
         >>> tnp.bitwise_and(tnp.array([12, 10]), 6).tolist()
         [4, 2]
     """
-    return _and(arraylike(x), arraylike(y))
+    return and_p(arraylike(x), arraylike(y))
 
 
 def bitwise_or(x, y, /):
@@ -45,7 +46,7 @@ def bitwise_or(x, y, /):
         >>> tnp.bitwise_or(tnp.array([12, 10]), 6).tolist()
         [14, 14]
     """
-    return _or(arraylike(x), arraylike(y))
+    return or_p(arraylike(x), arraylike(y))
 
 
 def bitwise_xor(x, y, /):
@@ -56,7 +57,7 @@ def bitwise_xor(x, y, /):
         >>> tnp.bitwise_xor(tnp.array([12, 10]), 6).tolist()
         [10, 12]
     """
-    return _xor(arraylike(x), arraylike(y))
+    return xor_p(arraylike(x), arraylike(y))
 
 
 def bitwise_not(x, /):
@@ -67,7 +68,7 @@ def bitwise_not(x, /):
         >>> tnp.bitwise_not(tnp.array([0, 5])).tolist()
         [-1, -6]
     """
-    return _not(arraylike(x))
+    return not_p(arraylike(x))
 
 
 def invert(x, /):
@@ -78,7 +79,7 @@ def invert(x, /):
         >>> tnp.invert(tnp.array([True, False])).tolist()
         [False, True]
     """
-    return _not(arraylike(x))
+    return not_p(arraylike(x))
 
 
 def bitwise_invert(x, /):
@@ -89,7 +90,7 @@ def bitwise_invert(x, /):
         >>> tnp.bitwise_invert(tnp.array([0, 5])).tolist()
         [-1, -6]
     """
-    return _not(arraylike(x))
+    return not_p(arraylike(x))
 
 
 def bitwise_count(x, /):

@@ -131,11 +131,6 @@ def arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None) ->
     return jnp.arange(start, stop, step, dtype=dtype)
 
 
-def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype: Any = None) -> Any:
-    """``num`` evenly spaced values from ``start`` to ``stop`` (a constant)."""
-    return jnp.linspace(start, stop, num, endpoint=endpoint, dtype=dtype)
-
-
 def eye(N: int, M: int | None = None, k: int = 0, dtype: Any = None) -> Any:
     """An identity-like matrix (a constant)."""
     return jnp.eye(N, M, k, dtype=dtype)

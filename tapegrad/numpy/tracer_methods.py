@@ -14,8 +14,9 @@ import numpy as np
 
 import tapegrad.numpy as tnp
 from tapegrad.accel.lazy import LazyArray
-from tapegrad.core.primitive import Primitive, nondifferentiable
+from tapegrad.core.primitive import Primitive
 from tapegrad.core.tracer import Tracer
+from tapegrad.numpy.bitwise import and_p, not_p, or_p, xor_p
 from tapegrad.rules.indexing import IndexUpdateHelper
 
 
@@ -194,10 +195,7 @@ def _as_method(fn):
 
 
 # Bitwise/logical operators: a tracer is never boolean or integer, but a pending comparison is.
-_and = nondifferentiable("bitwise_and", jnp.bitwise_and)
-_or = nondifferentiable("bitwise_or", jnp.bitwise_or)
-_xor = nondifferentiable("bitwise_xor", jnp.bitwise_xor)
-_invert = nondifferentiable("invert", jnp.invert)
+_and, _or, _xor, _invert = and_p, or_p, xor_p, not_p
 LAZY_ONLY = {
     "__and__": _and, "__rand__": _swap(_and), "__or__": _or, "__ror__": _swap(_or),
     "__xor__": _xor, "__rxor__": _swap(_xor), "__invert__": _invert,
