@@ -183,6 +183,7 @@ def main(argv=None) -> dict:
           f"{compile_s or 0.0:.1f}s)")
     print(f"validation loss {val_loss:.3f} nats/char ({text_corpus.bits(val_loss):.2f} bits) against the unigram "
           f"baseline {baseline:.3f} ({val_loss / baseline:.0%} of it); last train batch {history[-2]['train']:.3f}")
+    print("validation loss by step: " + ", ".join(f"{h['step']}: {h['val']:.3f}" for h in history if "val" in h))
     if args.plot:
         if text_corpus.save_loss_plot(args.plot, history, baseline, f"char-transformer ({layers} x {d_model})"):
             print(f"loss plot: {args.plot}")
