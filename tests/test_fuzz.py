@@ -236,6 +236,10 @@ def is_float_array(x: Any) -> bool:
     return isinstance(x, (np.ndarray, float)) and np.asarray(x).dtype.kind == "f"
 
 
+def is_inexact_array(x: Any) -> bool:
+    return isinstance(x, (np.ndarray, float, complex)) and np.asarray(x).dtype.kind in "fc"
+
+
 def finite(x: Any) -> bool:
     return all(np.all(np.isfinite(np.asarray(v))) for v in jax.tree.leaves(x))
 
@@ -304,7 +308,8 @@ def test_vjp_on_any_input_and_cotangent(x, ct_kind):
     got = attempt("vjp", lambda: tg.vjp(g_vec(tnp), x))
     if not got.ok:
         return
-    assert is_float_array(x), f"tg.vjp accepted {x!r:.80}"
+    # Real and complex inputs are differentiable (complex in PyTorch's convention, checked below).
+    assert is_inexact_array(x), f"tg.vjp accepted {x!r:.80}"
     out, vjp_fn = got.value
     want_out, jax_vjp = jax.vjp(g_vec(jnp), jnp.asarray(x))
     assert_same(out, want_out, "vjp output")
@@ -312,13 +317,14 @@ def test_vjp_on_any_input_and_cotangent(x, ct_kind):
     if ct_kind == "wrong_shape":
         ct = jnp.ones(tuple(np.shape(ct)) + (2,), ct.dtype)
     elif ct_kind == "int":
-        ct = ct.astype(jnp.int32)
+        ct = jnp.real(ct).astype(jnp.int32)
     elif ct_kind == "python":
         ct = 1.0 if np.shape(out) == () else [1.0]
     res = attempt("vjp_fn", lambda: vjp_fn(ct))
     if ct_kind == "like" or (ct_kind == "python" and np.shape(out) == ()):
         assert res.ok, f"vjp_fn refused a well-formed cotangent: {res!r}"
-        want = jax_vjp(jnp.asarray(ct, dtype=want_out.dtype))
+        # PyTorch's convention: conj(jax_vjp(conj(g))), the same as jax's for real values.
+        want = jax.tree.map(jnp.conj, jax_vjp(jnp.conj(jnp.asarray(ct, dtype=want_out.dtype))))
         assert_same(res.value, want, f"vjp_fn at {x!r:.200}")
     else:
         assert not res.ok and isinstance(res.error, (TypeError, ValueError)), res
