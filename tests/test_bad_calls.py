@@ -240,9 +240,10 @@ ROWS: dict[str, Bad] = {
         lambda: data.DataLoader(_ds(), batch_size=0), ValueError, ("batch_size", "0")),
     "DataLoader(batch_size=2.5)": Bad(
         lambda: data.DataLoader(_ds(), batch_size=2.5), ValueError, ("batch_size", "2.5")),
-    # (batch_size=None is PyTorch's "no automatic batching": single samples, as tests/test_data checks.)
-    "DataLoader(batch_size=0)": Bad(
-        lambda: data.DataLoader(_ds(), batch_size=0), (TypeError, ValueError), ("batch_size", "0")),
+    # batch_size=None alone is PyTorch's "no automatic batching" (single samples); with drop_last it is
+    # refused, as torch refuses it.
+    "DataLoader(batch_size=None, drop_last=True)": Bad(
+        lambda: data.DataLoader(_ds(), batch_size=None, drop_last=True), ValueError, ("batch_size", "drop_last")),
     "DataLoader(batch_size='ab')": Bad(
         lambda: data.DataLoader(_ds(), batch_size="ab"), ValueError, ("batch_size", "'ab'")),
     "DataLoader(batch_size=nan)": Bad(
