@@ -31,6 +31,7 @@ from tapegrad.core.tracer import Tracer
 from tapegrad.lax.body import Body, as_value, check_same_avals, is_inexact, leaf_aval
 from tapegrad.lax.eager import compiled_once
 from tapegrad.lax.residuals import Plan
+from tapegrad.rules.sharding import explicit_sharding
 
 WHO = "tg.lax.scan"
 
@@ -135,7 +136,7 @@ def _scan_vjp(gs: tuple, out: tuple, *args: Any, body: Body, n_consts: int, n_ca
     dy = [j for j in range(n_ys) if is_inexact(out[n_carry + j])]
     g_carry = [_ct(gs[i], out[i]) for i in dc]
     g_ys = [_ct(gs[n_carry + j], out[n_carry + j]) for j in dy]
-    g_consts0 = [jnp.zeros(np.shape(k), k.dtype) for k in consts]
+    g_consts0 = [_ct(None, k) for k in consts]
     # The stacked carries are outputs too: at higher order the outer VJP reads them, and their
     # cotangents (None at first order) add to the carry entering each step.
     stack_ct = [gs[n_carry + n_ys + i] for i in dc]
@@ -209,7 +210,14 @@ def _assemble(n_carry: int, n_xs: int, dc: list, dx: list, g_consts: list, g_ini
 
 
 def _ct(g: Any, like: Any) -> Any:
-    return jnp.zeros(np.shape(like), like.dtype) if g is None else g
+    """``g``, or zeros typed as ``like``. Under an explicit mesh a loop carry must keep its sharding too,
+    so a cotangent made without the batch's (a mean's broadcast) gets it, by adding sharded zeros."""
+    sharding = explicit_sharding(like)
+    if g is None:
+        return jnp.zeros(np.shape(like), like.dtype, out_sharding=sharding)
+    if sharding is not None and explicit_sharding(g) != sharding:
+        return g + jnp.zeros(np.shape(like), like.dtype, out_sharding=sharding)
+    return g
 
 
 def _merge(full: list, positions: list[int], values: tuple) -> list:

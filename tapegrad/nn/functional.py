@@ -281,8 +281,11 @@ def _class_coefficients(target: Array, weight: Array | None, *, c: int, nd: int,
     targets, divided by their total weight for 'mean'. One jitted call, no derivative."""
     valid = target != ignore_index
     w = jnp.ones(c, dtype) if weight is None else weight.astype(dtype)
-    w_t = jnp.where(valid, w[jnp.where(valid, target, 0)], jnp.zeros((), dtype))
-    coef = ((1 - label_smoothing) * w_t)[..., None] * (target[..., None] == jnp.arange(c))
+    hit = target[..., None] == jnp.arange(c)
+    # w[t] as a masked sum over the classes, not a gather: under an explicit batch sharding a gather
+    # from the replicated w by sharded targets has no unambiguous output sharding (ShardingTypeError).
+    w_t = jnp.where(valid, jnp.sum(jnp.where(hit, w, jnp.zeros((), dtype)), axis=-1), jnp.zeros((), dtype))
+    coef = ((1 - label_smoothing) * w_t)[..., None] * hit
     if label_smoothing > 0:
         coef = coef + (label_smoothing / c) * valid[..., None] * w
     if reduction == "mean":

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 
 import tapegrad.numpy as tnp
 from tapegrad.lax.scan import scan
@@ -32,6 +33,7 @@ from tapegrad.nn import functional as F
 from tapegrad.nn import init
 from tapegrad.nn.layers import param_dtype
 from tapegrad.nn.module import Module, as_key
+from tapegrad.rules.sharding import explicit_sharding
 
 Params = Mapping[str, Any]
 
@@ -86,6 +88,17 @@ def _check_input(who: str, x: Any, input_size: int, ndims: tuple[int, ...]) -> N
     if x.shape[-1] != input_size:
         raise ValueError(f"{who}: input.size(-1) must be equal to input_size. Expected {input_size}, "
                          f"got {x.shape[-1]} (input of shape {tuple(x.shape)})")
+
+
+def _zero_state(shape: tuple[int, ...], x: Any, batch_axis: int) -> Any:
+    """The default initial state: zeros, batch-sharded as ``x`` under an explicit mesh (a scan's
+    carry must keep its type, and the step makes it sharded as the batch is)."""
+    sharding = explicit_sharding(x)
+    if sharding is None:
+        return tnp.zeros(shape, dtype=x.dtype)
+    spec = [None] * len(shape)
+    spec[-2] = sharding.spec[batch_axis]
+    return jnp.zeros(shape, x.dtype, out_sharding=sharding.update(spec=sharding.spec.update(partitions=tuple(spec))))
 
 
 def _check_state(who: str, what: str, h: Any, expected: tuple[int, ...]) -> None:
@@ -158,7 +171,7 @@ class _RNNBase(Module):
                 continue
             full = (self.num_layers * self._dirs, batch, size)
             if s is None:
-                s = tnp.zeros(full, dtype=x.dtype)
+                s = _zero_state(full, x, 1)
             else:
                 s = tnp.asarray(s)
                 if not batched:
@@ -337,7 +350,7 @@ class _CellBase(Module):
                 states.append(None)
                 continue
             if s is None:
-                s = tnp.zeros(full, dtype=x.dtype)
+                s = _zero_state(full, x, 0)
             else:
                 s = tnp.asarray(s)
                 _check_state(who, what, s, full if batched else full[1:])

@@ -32,6 +32,7 @@ from jax import lax
 import tapegrad.numpy as tnp
 from tapegrad.accel import backend
 from tapegrad.core.primitive import Primitive
+from tapegrad.rules.sharding import explicit_sharding, spread_like
 
 
 def dilated(n: int, d: int) -> int:
@@ -106,7 +107,22 @@ def _lax_conv(x, w, *, strides, padding, lhs_dilation, rhs_dilation, dimension_n
                                     lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation,
                                     dimension_numbers=lax.ConvDimensionNumbers(*dimension_numbers),
                                     feature_group_count=feature_group_count,
-                                    batch_group_count=batch_group_count)
+                                    batch_group_count=batch_group_count,
+                                    out_sharding=_contracted_sharding(x, w, dimension_numbers))
+
+
+def _contracted_sharding(x, w, dimension_numbers):
+    """Under an explicit mesh, when the contracted input-feature axis of ``x`` is sharded (the
+    kernel cotangent sums over a sharded batch, which the rule reads as features), the output's
+    sharding, which JAX will not guess: batch as ``x``'s, out-features as ``w``'s, space whole
+    (one all-reduce, as in JAX's own transpose rule). None otherwise."""
+    xs, ws = explicit_sharding(x), explicit_sharding(w)
+    (lhs_spec, rhs_spec, out_spec) = dimension_numbers
+    if xs is None or ws is None or xs.spec[lhs_spec[1]] is None:
+        return None
+    spec = [None] * len(out_spec)
+    spec[out_spec[0]], spec[out_spec[1]] = xs.spec[lhs_spec[0]], ws.spec[rhs_spec[0]]
+    return xs.update(spec=xs.spec.update(partitions=tuple(spec)))
 
 
 def _slices_conv(x, w, *, strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
@@ -304,8 +320,7 @@ def _max_pool_taps(x, *, kernel_size, stride, padding, dilation, ceil_mode):
     (ho, lo_h, hi_h), (wo, lo_w, hi_w) = geo
     xp = lax.pad(x, np.array(-np.inf, x.dtype), ((0, 0, 0), (0, 0, 0), (lo_h, hi_h, 0), (lo_w, hi_w, 0)))
     (kh, kw), (sh, sw), (dh, dw) = kernel_size, stride, dilation
-    best = jnp.full((n, c, ho, wo), -jnp.inf, x.dtype)
-    index = jnp.full((n, c, ho, wo), h * w, jnp.int32)
+    best = index = None  # made from the first tap (full_like), so they carry x's sharding under a mesh
     empty = None  # where no valid tap has been taken yet (None: everywhere)
     for i, j in np.ndindex(kh, kw):
         # Where this tap sits in the unpadded input, for every window: a constant.
@@ -317,13 +332,16 @@ def _max_pool_taps(x, *, kernel_size, stride, padding, dilation, ceil_mode):
         here = (rows[:, None] * w + cols[None, :]).astype(np.int32)
         tap = lax.slice(xp, (0, 0, i * dh, j * dw),
                         (n, c, i * dh + (ho - 1) * sh + 1, j * dw + (wo - 1) * sw + 1), (1, 1, sh, sw))
+        if best is None:
+            best, index = jnp.full_like(tap, -jnp.inf), jnp.full_like(tap, h * w, dtype=jnp.int32)
+        valid_, here_ = spread_like(valid, tap, (2, 3)), spread_like(here, tap, (2, 3))
         if empty is None:  # the first valid tap of every window is taken, whatever its value
-            take = jnp.broadcast_to(valid, best.shape)
+            take = jnp.broadcast_to(valid_, best.shape)
         else:
-            take = (tap > best) | jnp.isnan(tap) | empty
+            take = (tap > best) | jnp.isnan(tap) | spread_like(empty, tap, (2, 3))
             if not valid.all():
-                take = take & valid
-        best, index = jnp.where(take, tap, best), jnp.where(take, here, index)
+                take = take & valid_
+        best, index = jnp.where(take, tap, best), jnp.where(take, here_, index)
         empty = ~valid if empty is None else empty & ~valid
     return best, index
 
@@ -399,14 +417,23 @@ def _flat_index(idx, size):
 
 def _scatter_impl(g, idx, *, size):
     n, c = g.shape[:2]
+    if explicit_sharding(g) is not None:
+        # A sharded batch cannot be flattened into one buffer: scatter each plane (a batched scatter,
+        # whose batch axes keep their sharding).
+        def plane(gp, ip):
+            return jnp.zeros(size + 1, g.dtype).at[ip].add(gp)
+        out = jax.vmap(jax.vmap(plane))(g.reshape(n, c, -1), idx.reshape(n, c, -1))
+        return out[:, :, :size]
     flat = jnp.zeros(n * c * (size + 1), g.dtype).at[_flat_index(idx, size).ravel()].add(g.ravel())
     return flat.reshape(n, c, size + 1)[:, :, :size]
 
 
 def _gather_impl(ct, idx):
     n, c, size = ct.shape
-    ext = jnp.pad(ct, ((0, 0), (0, 0), (0, 1))).ravel()
-    return ext[_flat_index(idx, size)]
+    ext = jnp.pad(ct, ((0, 0), (0, 0), (0, 1)))
+    if explicit_sharding(ct) is not None:  # per plane, as in _scatter_impl
+        return jax.vmap(jax.vmap(lambda e, i: e[i]))(ext, idx.reshape(n, c, -1)).reshape(idx.shape)
+    return ext.ravel()[_flat_index(idx, size)]
 
 
 # pool_scatter(g, idx): (N, C, size) with g added at the flat indices; pool_gather is its transpose.

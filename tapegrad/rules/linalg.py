@@ -25,6 +25,7 @@ from tapegrad.core.foreign import as_jax
 from tapegrad.core.primitive import Primitive
 from tapegrad.core.tracer import Tracer
 from tapegrad.rules.reductions import normalize_axis
+from tapegrad.rules.sharding import permuted_sharding
 
 
 def _mT(a):
@@ -112,9 +113,11 @@ def _dot_general_lhs(g, x, y, dimension_numbers, precision, swap_ans=False):
         ans_y = list(range(nb + len(x_kept), nb + len(x_kept) + len(y_kept)))
     dims = ((tuple(ans_y), tuple(y_kept)), (tuple(range(nb)), tuple(y_batch)))
     x_contract_by_y = [x_contract[i] for i in np.argsort(y_contract)]
-    out_axes = tuple(int(i) for i in np.argsort(list(x_batch) + x_kept + x_contract_by_y))
-    ct = dot_general(g, y, dims, precision=precision)
+    unsorted = list(x_batch) + x_kept + x_contract_by_y
+    out_axes = tuple(int(i) for i in np.argsort(unsorted))
+    ct = dot_general(g, y, dims, precision=precision, out_sharding=permuted_sharding(x, unsorted))
     return ct if out_axes == tuple(range(len(out_axes))) else tnp.transpose(ct, out_axes)
+
 
 
 def _dot_general_rhs(g, x, y, dimension_numbers, precision):
@@ -124,22 +127,26 @@ def _dot_general_rhs(g, x, y, dimension_numbers, precision):
 
 
 _dot_general = Primitive(
-    "dot_general", lambda x, y, dimension_numbers, precision, preferred_element_type: lax.dot_general(
-        x, y, dimension_numbers, precision=precision, preferred_element_type=preferred_element_type))
+    "dot_general", lambda x, y, dimension_numbers, precision, preferred_element_type, out_sharding=None:
+    lax.dot_general(x, y, dimension_numbers, precision=precision, preferred_element_type=preferred_element_type,
+                    out_sharding=out_sharding))
 _dot_general.defvjp(
-    lambda g, out, x, y, dimension_numbers, precision, preferred_element_type: _dot_general_lhs(
-        g, x, y, dimension_numbers, precision),
-    lambda g, out, x, y, dimension_numbers, precision, preferred_element_type: _dot_general_rhs(
-        g, x, y, dimension_numbers, precision))
+    lambda g, out, x, y, dimension_numbers, precision, preferred_element_type, out_sharding=None:
+    _dot_general_lhs(g, x, y, dimension_numbers, precision),
+    lambda g, out, x, y, dimension_numbers, precision, preferred_element_type, out_sharding=None:
+    _dot_general_rhs(g, x, y, dimension_numbers, precision))
 
 
-def dot_general(x, y, dimension_numbers, precision=None, preferred_element_type=None):
+def dot_general(x, y, dimension_numbers, precision=None, preferred_element_type=None, out_sharding=None):
     """``lax.dot_general``: contract and batch the given axes (tuples of ints, as lax takes them)."""
     (lc, rc), (lb, rb) = dimension_numbers
     dims = ((tuple(int(i) for i in lc), tuple(int(i) for i in rc)),
             (tuple(int(i) for i in lb), tuple(int(i) for i in rb)))
+    if out_sharding is None:  # the usual case: no extra param, so tapes and cache keys stay as they were
+        return _dot_general(x, y, dimension_numbers=dims, precision=precision,
+                            preferred_element_type=preferred_element_type)
     return _dot_general(x, y, dimension_numbers=dims, precision=precision,
-                        preferred_element_type=preferred_element_type)
+                        preferred_element_type=preferred_element_type, out_sharding=out_sharding)
 
 
 _matmul = Primitive("matmul", lambda a, b, precision, preferred_element_type: jnp.matmul(
@@ -158,9 +165,9 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
 
 # ---- einsum and the contractions built on it ----------------------------------------
 
-def _einsum_impl(*operands, subscripts, precision, preferred_element_type, optimize="auto"):
+def _einsum_impl(*operands, subscripts, precision, preferred_element_type, optimize="auto", out_sharding=None):
     return jnp.einsum(subscripts, *operands, optimize=optimize, precision=precision,
-                      preferred_element_type=preferred_element_type)
+                      preferred_element_type=preferred_element_type, out_sharding=out_sharding)
 
 
 def _einsum_vjp(i, g, out, *args, subscripts, precision, **params):
@@ -192,8 +199,10 @@ def _einsum_ct(g, args, ins, out, i, precision):
         target.append(c)
     avail = set("".join(subs))
     kept = "".join(c for c in target if c in avail)
+    sharding = permuted_sharding(x, [p for p, c in enumerate(target) if c in avail])
+    extra = {} if sharding is None else {"out_sharding": sharding}  # only under an explicit mesh
     ct = _einsum(*ops, subscripts=",".join(subs) + "->" + kept, precision=precision,
-                 preferred_element_type=None)
+                 preferred_element_type=None, **extra)
     if len(kept) < len(target):
         dims = iter(ct.shape)
         ct = tnp.reshape(ct, tuple(next(dims) if c in avail else 1 for c in target))
