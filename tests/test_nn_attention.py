@@ -7,7 +7,8 @@ import torch
 
 import tapegrad as tg
 import tapegrad.nn as nn
-from tapegrad.nn.attention import MultiheadAttention, scaled_dot_product_attention
+from tapegrad.nn.attention import scaled_dot_product_attention
+from tapegrad.nn.attention_layers import MultiheadAttention
 
 torch.manual_seed(0)
 T = torch.float64

@@ -32,19 +32,19 @@ from tapegrad.nn.resample_layers import (
     PixelUnshuffle, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d, ReplicationPad1d, ReplicationPad2d,
     ReplicationPad3d, Unfold, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d, ZeroPad1d, ZeroPad2d, ZeroPad3d,
 )
-from tapegrad.nn.norm import (
+from tapegrad.nn.norm_layers import (
     BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LayerNorm, RMSNorm,
 )
 from tapegrad.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
-from tapegrad.nn.attention import MultiheadAttention
+from tapegrad.nn.attention_layers import MultiheadAttention
 from tapegrad.nn.transformer import (
     Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
 )
-from tapegrad.nn.losses import (
+from tapegrad.nn.loss_layers import (
     BCELoss, CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss,
     PoissonNLLLoss, SmoothL1Loss, TripletMarginLoss,
 )
-from tapegrad.nn.activations import (
+from tapegrad.nn.activation_layers import (
     CELU, ELU, GLU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, Mish, PReLU, ReLU6, SELU, SiLU,
     Softplus, Softsign, Tanhshrink, Threshold,
 )

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 import tapegrad.numpy as tnp
-from tapegrad.nn import functional as F
+from tapegrad.nn import functional_base as F
 from tapegrad.rules import conv as _conv
 
 Array = Any

@@ -92,6 +92,7 @@ import numpy as np
 from tapegrad.core import scope
 from tapegrad.core.foreign import foreign_numpy, owned_array
 from tapegrad.core.tracer import Tracer
+from tapegrad.nn.keys import as_key  # here for nn.as_key and the layers
 from tapegrad.nn.params_view import Call, ParamsView, dotted
 from tapegrad.nn.params_view import empty_node as _dict_like
 
@@ -209,25 +210,6 @@ def merge(*trees: Mapping[str, Any]) -> dict[str, Any]:
             out[k] = merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else (
                 merge(v) if isinstance(v, Mapping) else v)
     return out
-
-
-def as_key(key: Any) -> jax.Array:
-    """A ``jax.random`` key from an int seed or a key (typed or raw ``uint32``).
-
-    Example:
-        >>> as_key(0).dtype
-        key<fry>
-    """
-    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-        return jax.random.key(int(key))
-    dtype = getattr(key, "dtype", None)
-    if dtype is not None and not isinstance(key, Tracer):
-        if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key) or np.dtype(dtype) == np.uint32:
-            return key
-        if np.issubdtype(np.dtype(dtype), np.integer) and np.shape(key) == ():
-            return jax.random.key(key)  # an integer seed array, e.g. traced by jax.jit(model.init)
-    raise TypeError(f"expected an int seed or a jax.random key (jax.random.key(seed)), got "
-                    f"{type(key).__name__} {key!r:.60}")
 
 
 _SIGNATURES: dict[type, frozenset[str]] = {}

@@ -32,7 +32,7 @@ import numpy as np
 
 import tapegrad.numpy as tnp
 from tapegrad.nn import conv_functional as C
-from tapegrad.nn import functional as F
+from tapegrad.nn import functional_base as F
 
 Array = Any
 

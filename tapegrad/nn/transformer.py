@@ -38,10 +38,10 @@ import numpy as np
 import tapegrad.numpy as tnp
 from tapegrad.nn import functional as F
 from tapegrad.nn import init
-from tapegrad.nn.attention import MultiheadAttention
+from tapegrad.nn.attention_layers import MultiheadAttention
 from tapegrad.nn.layers import Dropout, Linear, param_dtype
 from tapegrad.nn.module import Module, ModuleList, as_key
-from tapegrad.nn.norm import LayerNorm
+from tapegrad.nn.norm_layers import LayerNorm
 
 Array = Any
 Params = Mapping[str, Any]
