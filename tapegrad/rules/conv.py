@@ -343,6 +343,8 @@ def _max_pool_taps(x, *, kernel_size, stride, padding, dilation, ceil_mode):
                 take = take & valid_
         best, index = jnp.where(take, tap, best), jnp.where(take, here_, index)
         empty = ~valid if empty is None else empty & ~valid
+    if best is None:  # no window has a valid tap (an empty output): every maximum is -inf
+        best, index = jnp.full((n, c, ho, wo), -jnp.inf, x.dtype), jnp.full((n, c, ho, wo), h * w, jnp.int32)
     return best, index
 
 
