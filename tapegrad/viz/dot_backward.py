@@ -13,7 +13,7 @@ from typing import Any
 
 from tapegrad.core.source import format_where
 from tapegrad.core.tape import Tape
-from tapegrad.viz.dot import (
+from tapegrad.viz.dot_builder import (
     CALL_STYLE,
     INPUT,
     OP,
