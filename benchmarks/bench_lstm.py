@@ -87,7 +87,7 @@ def run(ts: list[int], repeat: int, out_dir: str | None) -> dict:
                 getattr(tlstm, name).copy_(torch.tensor(np.asarray(v)))
         tx = torch.tensor(np.asarray(x))
 
-        def torch_step():
+        def torch_step(tlstm=tlstm, tx=tx):
             tlstm.zero_grad()
             out, _ = tlstm(tx)
             (out ** 2).mean().backward()
@@ -99,8 +99,9 @@ def run(ts: list[int], repeat: int, out_dir: str | None) -> dict:
                            what="tapegrad vs torch grads")
 
         eager = tg.grad(tg_loss)
-        fns = {"jax.jit(tg.grad)": lambda: tg_jit(params, x), "jax.jit(jax.grad)": lambda: jax_jit(params, x),
-               "PyTorch eager (1 thread)": torch_step, "tapegrad eager": lambda: eager(params, x)}
+        fns = {"jax.jit(tg.grad)": lambda f=tg_jit, x=x: f(params, x),
+               "jax.jit(jax.grad)": lambda f=jax_jit, x=x: f(params, x),
+               "PyTorch eager (1 thread)": torch_step, "tapegrad eager": lambda f=eager, x=x: f(params, x)}
         times = common.median_times(fns, repeat=repeat, warmup=2)
         rows = [("compile + first: jax.jit(tg.grad)", c_tg), ("compile + first: jax.jit(jax.grad)", c_jax),
                 *times.items()]

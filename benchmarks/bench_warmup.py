@@ -28,7 +28,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIZES = [8 * (1 + i % 10) for i in range(59)]
-FRAMEWORKS = ("tapegrad eager", "JAX eager", "PyTorch eager (1 thread)")
+FRAMEWORKS = ("tapegrad eager", "tapegrad lazy", "JAX eager", "PyTorch eager (1 thread)")
+# "tapegrad lazy": the same tapegrad worker with lazy segments on (TAPEGRAD_LAZY=1, issue 16).
 
 
 def _data(b: int, rng):
@@ -72,7 +73,7 @@ def worker(framework: str) -> list[float]:
     mlp = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
                         nn.Linear(512, 10))
     params = mlp.init(0)
-    if framework == "tapegrad eager":
+    if framework.startswith("tapegrad"):
         opt = optim.Adam(lr=1e-3)
         state = opt.init(params)
         grad = tg.value_and_grad(lambda p, x, y: F.cross_entropy(mlp(p, x), y))
@@ -120,6 +121,7 @@ def worker(framework: str) -> list[float]:
 def run_worker(framework: str) -> list[float]:
     env = {**os.environ, "JAX_PLATFORMS": os.environ.get("JAX_PLATFORMS", "cpu")}
     env.pop("JAX_ENABLE_X64", None)
+    env["TAPEGRAD_LAZY"] = "1" if framework == "tapegrad lazy" else "0"
     r = subprocess.run([sys.executable, __file__, "--worker", framework], capture_output=True, text=True,
                        env=env, timeout=1800)
     if r.returncode != 0:
@@ -154,13 +156,13 @@ def main() -> None:
     table = {}
     print(f"\nSeed MLP + Adam, batch sizes cycling 8..80, medians of {args.repeat} fresh-process runs")
     print(f"  {'':32s}" + "".join(f"{f:>28s}" for f in FRAMEWORKS) + f"{'tapegrad / JAX':>18s}"
-          + f"{'tapegrad / PyTorch':>20s}")
+          + f"{'tapegrad / PyTorch':>20s}{'lazy / JAX':>14s}")
     for name, part in parts.items():
         row = {f: med(f, part) for f in FRAMEWORKS}
         table[name] = row
         tg_, jx, pt = row["tapegrad eager"], row["JAX eager"], row["PyTorch eager (1 thread)"]
         print(f"  {name:32s}" + "".join(f"{row[f]:26.3f} s" for f in FRAMEWORKS)
-              + f"{tg_ / jx:17.2f}x{tg_ / pt:19.2f}x")
+              + f"{tg_ / jx:17.2f}x{tg_ / pt:19.2f}x{row['tapegrad lazy'] / jx:13.2f}x")
     targets = [("cycling loop (59 steps)", 1.0), ("first step", 1.5)]
     met = []
     for name, limit in targets:
