@@ -76,7 +76,7 @@ def test_max_pool_takes_the_tap_loop_only_where_measured():
         assert "argmax" in _primitives(pool, x)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)  # 20 derandomized cases in CI: ~11 s
 @given(pool_cases(with_dilation=True))
 def test_max_pool_windows_choose_exactly_what_the_tap_loop_chooses(case):
     # NaN, -inf and signed-zero ties, padding, dilation, ceil mode: the same value bits and index.

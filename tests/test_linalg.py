@@ -229,7 +229,7 @@ def spd(draw, dtype, batch, n):
 BATCH = shapes(max_dims=1, min_side=1, max_side=2)
 
 
-@settings(max_examples=3)
+@settings(max_examples=2)
 @given(data=st.data(), dtype=DTYPES, n=SIDE)
 def test_inv_det_slogdet(data, dtype, n):
     a = data.draw(well_conditioned(dtype, data.draw(BATCH), n))
@@ -238,7 +238,7 @@ def test_inv_det_slogdet(data, dtype, n):
     check(lambda x: tuple(tnp.linalg.slogdet(x)), lambda x: tuple(jnp.linalg.slogdet(x)), (a,), dtype)
 
 
-@settings(max_examples=3)
+@settings(max_examples=2)
 @given(data=st.data(), dtype=DTYPES, n=SIDE, k=SIDE, vector=st.booleans())
 def test_solve(data, dtype, n, k, vector):
     ba, bb = data.draw(broadcastable_shapes(2, max_dims=2, min_side=1, max_side=2))
@@ -248,7 +248,7 @@ def test_solve(data, dtype, n, k, vector):
     check(tnp.linalg.solve, jnp.linalg.solve, (a, b), dtype)
 
 
-@settings(max_examples=3)
+@settings(max_examples=2)
 @given(data=st.data(), dtype=DTYPES, n=SIDE, upper=st.booleans())
 def test_cholesky(data, dtype, n, upper):
     # A non-symmetric perturbation checks the symmetrize_input convention against jax.vjp.
