@@ -50,7 +50,7 @@ def _module(name: str, fn: Any, doc: str, **defaults: Any) -> type:
 
 
 LeakyReLU = _module("LeakyReLU", F.leaky_relu, "``F.leaky_relu`` as a module.\n\n    Example:\n"
-                    "        >>> LeakyReLU(0.1)({}, tnp.asarray([-1.0])).tolist()\n        [-0.1]\n",
+                    "        >>> LeakyReLU(0.25)({}, tnp.asarray([-1.0])).tolist()\n        [-0.25]\n",
                     negative_slope=0.01)
 ELU = _module("ELU", F.elu, "``F.elu`` as a module.\n\n    Example:\n"
               "        >>> ELU()({}, tnp.asarray([1.0])).tolist()\n        [1.0]\n", alpha=1.0)

@@ -12,8 +12,8 @@ including where the formula has a kink or overflows:
 Example:
     >>> import tapegrad.numpy as tnp
     >>> from tapegrad.nn import activations as A
-    >>> A.leaky_relu(tnp.asarray([-1.0, 2.0])).tolist()
-    [-0.01, 2.0]
+    >>> A.leaky_relu(tnp.asarray([-1.0, 2.0]), 0.25).tolist()
+    [-0.25, 2.0]
 """
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ def leaky_relu(input: Array, negative_slope: float = 0.01, inplace: bool = False
     """``x`` where ``x > 0``, else ``negative_slope * x``.
 
     Example:
-        >>> leaky_relu(tnp.asarray([-2.0]), 0.1).tolist()
-        [-0.2]
+        >>> leaky_relu(tnp.asarray([-2.0]), 0.25).tolist()
+        [-0.5]
     """
     _no_inplace("leaky_relu", inplace)
     return tnp.where(input > 0, input, input * negative_slope)
@@ -155,8 +155,8 @@ def hardswish(input: Array, inplace: bool = False) -> Array:
     """``x * relu6(x + 3) / 6``; PyTorch's gradient is ``x / 3 + 0.5`` on ``(-3, 3)``, 0 and 1 outside.
 
     Example:
-        >>> hardswish(tnp.asarray([-4.0, 1.0, 4.0])).tolist()
-        [0.0, 0.6666666666666666, 4.0]
+        >>> hardswish(tnp.asarray([-4.0, -1.5, 4.0])).tolist()
+        [0.0, -0.375, 4.0]
     """
     _no_inplace("hardswish", inplace)
     # torch's hardswish_backward: 0 up to -3, x/3 + 0.5 strictly between, 1 from 3 on. The product rule on

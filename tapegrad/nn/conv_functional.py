@@ -35,18 +35,7 @@ def _ntuple(value: Any, n: int, name: str, op: str) -> tuple[int, ...]:
 def _conv_transpose_nd(op: str, n: int, input: Array, weight: Array, bias: Array | None, stride: Any,
                        padding: Any, output_padding: Any, groups: int, dilation: Any) -> Array:
     nd_in = tnp.ndim(input)
-    if tnp.ndim(weight) != n + 2:
-        raise ValueError(f"{op}: weight must be {n + 2}-d (in_channels, out_channels/groups, *kernel), "
-                         f"got weight {F._describe(weight)}")
-    if nd_in not in (n + 1, n + 2):
-        raise ValueError(f"{op}: expected {n + 1}-d (unbatched) or {n + 2}-d (batched) input, "
-                         f"got input {F._describe(input)}")
-    if not (F._is_float(input) and F._is_float(weight)):
-        raise TypeError(f"{op}: input and weight must be floating point, got input {F._describe(input)}, "
-                        f"weight {F._describe(weight)}")
-    if not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
-    x = input if nd_in == n + 2 else tnp.expand_dims(input, 0)
+    x = F._conv_batch(op, n, input, weight, groups, "in_channels, out_channels/groups, *kernel")
     cin, og = tnp.shape(weight)[:2]
     if tnp.shape(x)[1] != cin or cin % groups:
         raise ValueError(f"{op}: input has {tnp.shape(x)[1]} channels but weight {F._describe(weight)} expects "

@@ -411,12 +411,12 @@ def binary_cross_entropy_with_logits(input: Array, target: Array, weight: Array 
 
 # ---- convolution and pooling -----------------------------------------------------------
 
-def _conv_nd(op: str, n: int, input: Array, weight: Array, bias: Array | None, stride: Any, padding: Any,
-             dilation: Any, groups: int) -> Array:
+def _conv_batch(op: str, n: int, input: Array, weight: Array, groups: int, weight_layout: str) -> Array:
+    """Check a convolution's operands (shared by the plain and transposed ones, whose kernel layouts
+    ``weight_layout`` differ) and return the input with its batch axis."""
     nd_in = tnp.ndim(input)
     if tnp.ndim(weight) != n + 2:
-        raise ValueError(f"{op}: weight must be {n + 2}-d (out_channels, in_channels/groups, "
-                         f"{('kernel', 'kH, kW', 'kD, kH, kW')[n - 1]}), got weight {_describe(weight)}")
+        raise ValueError(f"{op}: weight must be {n + 2}-d ({weight_layout}), got weight {_describe(weight)}")
     if nd_in not in (n + 1, n + 2):
         raise ValueError(f"{op}: expected {n + 1}-d (unbatched) or {n + 2}-d (batched) input, "
                          f"got input {_describe(input)}")
@@ -425,7 +425,14 @@ def _conv_nd(op: str, n: int, input: Array, weight: Array, bias: Array | None, s
                         f"weight {_describe(weight)}")
     if not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
-    x = input if nd_in == n + 2 else tnp.expand_dims(input, 0)
+    return input if nd_in == n + 2 else tnp.expand_dims(input, 0)
+
+
+def _conv_nd(op: str, n: int, input: Array, weight: Array, bias: Array | None, stride: Any, padding: Any,
+             dilation: Any, groups: int) -> Array:
+    nd_in = tnp.ndim(input)
+    x = _conv_batch(op, n, input, weight, groups,
+                    f"out_channels, in_channels/groups, {('kernel', 'kH, kW', 'kD, kH, kW')[n - 1]}")
     o, cg = tnp.shape(weight)[:2]
     c = tnp.shape(x)[1]
     if c != cg * groups:
