@@ -34,7 +34,7 @@ graphviz:
 	  else echo "note: Graphviz 'dot' not found; install it (apt-get install graphviz / brew install graphviz)"; fi; }
 
 test: $(VENV)/.dev-installed graphviz
-	$(PY) -m pytest -n 2 tests
+	$(PY) -m pytest -n 2 --dist worksteal tests
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check tapegrad tests examples benchmarks
