@@ -126,35 +126,63 @@ def _bind(f, args, free):
     return g
 
 
+def _directions(ref, args, free):
+    """The cotangent u of the output and the directions v of the free arguments (seeded: deterministic)."""
+    rng = np.random.default_rng(0)
+    u = jnp.asarray(rng.normal(size=jax.eval_shape(ref, *args).shape))
+    return u, [jnp.asarray(rng.normal(size=jnp.shape(args[i]))) for i in free]
+
+
+def _grads(grad, m, f, args, free, u, vs, order):
+    """The gradient of <u, f> in the free arguments and, for ``order=2``, its derivative along vs (a
+    Hessian-vector product), by ``grad`` (tg.grad or jax.grad) with ``m`` (tnp or jnp)."""
+    f, a = _bind(f, args, free), [args[i] for i in free]
+    nums = tuple(range(len(a)))
+
+    def g(*b):
+        return grad(lambda *c: m.sum(f(*c) * u), nums)(*b)
+
+    out = list(g(*a))
+    if order > 1:
+        out += grad(lambda *b: sum(m.sum(x * v) for x, v in zip(g(*b), vs)), nums)(*a)
+    return out
+
+
+def _compare(ours, theirs, free, rtol=1e-10, label=""):
+    for k, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-12, err_msg=f"{label} order {1 + k // len(free)}, "
+                                                                          f"argument {free[k % len(free)]}")
+
+
 def _against_jax(fn, ref, args, keep=(), order=1, rtol=1e-10, op_by_op=True):
     """tapegrad's gradient of <u, fn> (and with ``order=2`` its derivative along v, a Hessian-vector
     product) equal jax.grad's of the same jax function; the arguments in ``keep`` are held fixed.
     ``op_by_op=False`` compiles jax's side as one program (cheaper for long jax functions)."""
     free = [i for i in range(len(args)) if i not in keep]
-    fn, ref, args = _bind(fn, args, free), _bind(ref, args, free), [args[i] for i in free]
-    rng = np.random.default_rng(0)
-    u = jnp.asarray(rng.normal(size=jnp.shape(ref(*args))))
-    vs = [jnp.asarray(rng.normal(size=jnp.shape(a))) for a in args]
-    nums = tuple(range(len(args)))
+    u, vs = _directions(ref, args, free)
+    ours = _grads(tg.grad, tnp, fn, args, free, u, vs, order)
+    if op_by_op:
+        with jax.disable_jit():  # JAX compiles each small op once per shape, not each jitted function
+            theirs = _grads(jax.grad, jnp, ref, args, free, u, vs, order)
+    else:
+        theirs = jax.jit(lambda a: _grads(jax.grad, jnp, ref, a, free, u, vs, order))(list(args))
+    _compare(ours, theirs, free, rtol)
 
-    def gt(*a):
-        return tg.grad(lambda *b: tnp.sum(fn(*b) * u), nums)(*a)
 
-    def gj(*a):
-        return jax.grad(lambda *b: jnp.sum(ref(*b) * u), nums)(*a)
-
-    ours = list(gt(*args))
-    if order > 1:
-        ours += tg.grad(lambda *a: sum(tnp.sum(g * v) for g, v in zip(gt(*a), vs)), nums)(*args)
-    with jax.disable_jit(op_by_op):  # JAX compiles each small op once per shape, not each jitted function
-        theirs = list((gj if op_by_op else jax.jit(gj))(*args))
-        if order > 1:
-            hj = jax.grad(lambda *a: sum(jnp.sum(g * v) for g, v in zip(gj(*a), vs)), nums)
-            theirs += (hj if op_by_op else jax.jit(hj))(*args)
-    pairs = list(zip(ours, theirs))
-    for k, (a, b) in enumerate(pairs):
-        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-12, err_msg=f"order {1 + k // len(args)}, "
-                                                                          f"argument {free[k % len(args)]}")
+def _values_and_grads_against_jax(cases):
+    """For each case (label, fn, ref, args, keep): the values (rtol 1e-12) and first-order gradients (as
+    _against_jax) equal jax's, jax's side of each case compiled as one program that gives both (XLA compiles
+    a long reference once, not once for the values and again for the gradients; one program for all cases
+    compiles slower than these, XLA's compile time growing faster than the program)."""
+    for label, fn, ref, args, keep in cases:
+        free = [i for i in range(len(args)) if i not in keep]
+        u, vs = _directions(ref, args, free)
+        want, wgrads = jax.jit(lambda a, ref=ref, free=free, u=u, vs=vs: (
+            ref(*a), _grads(jax.grad, jnp, ref, a, free, u, vs, 1)))(list(args))
+        got = fn(*args)
+        assert got.shape == want.shape and got.dtype == want.dtype, (label, got.shape, got.dtype)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300, err_msg=label)
+        _compare(_grads(tg.grad, tnp, fn, args, free, u, vs, 1), wgrads, free, label=label)
 
 
 @pytest.mark.parametrize("name", sorted(CONT))
@@ -162,24 +190,30 @@ def test_continuous_against_jax(name):
     """Values of every function; logpdf's derivatives by assert_vjp (finite differences and jax.vjp/jvp,
     order 2, every argument); every other function's gradient against jax's (see _against_jax)."""
     mod, jmod = getattr(S, name), getattr(js, name)
+    heavy = []  # (label, fn, ref, args, keep): values and gradients against one jitted jax program
     for fname in _provided(name):
         fn, ref = getattr(mod, fname), getattr(jmod, fname)
         args = _cont_args(name, q=fname in Q_FUNCS)
-        got, want = fn(*args), ref(*args)
-        assert got.shape == want.shape == (2, 3) and got.dtype == want.dtype, (fname, got.shape, got.dtype)
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300, err_msg=f"{name}.{fname}")
         keep = ONCE.get((name, fname), ()) + FIXED.get((name, fname), ())
+        assert jax.eval_shape(ref, *args).shape == (2, 3), fname
+        if name in HEAVY_REFERENCE and (name, fname) not in JAX_CANNOT_DIFFERENTIATE:
+            heavy.append((f"{name}.{fname}", fn, ref, args, keep))
+        else:
+            got, want = fn(*args), ref(*args)
+            assert got.shape == want.shape and got.dtype == want.dtype, (fname, got.shape, got.dtype)
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300, err_msg=f"{name}.{fname}")
         if (name, fname) in JAX_CANNOT_DIFFERENTIATE:
             assert_vjp(fn, args, order=2, modes=("rev",))
         elif fname == "logpdf" and name in HEAVY_REFERENCE:
-            assert_vjp(fn, args, order=2, modes=("rev",))
-            _against_jax(fn, ref, args, op_by_op=False)
+            assert_vjp(fn, args, order=2, modes=("rev",))  # and its first order against jax's, in `heavy`
         elif fname == "logpdf":
             assert_vjp(fn, args, order=2, reference=ref)
-        else:
-            _against_jax(fn, ref, args, keep, op_by_op=name not in HEAVY_REFERENCE)
+        elif name not in HEAVY_REFERENCE:
+            _against_jax(fn, ref, args, keep)
         for i in ONCE.get((name, fname), ()):  # first order in the shape parameter
             _against_jax(fn, ref, args, [j for j in range(len(args)) if j != i], order=1)
+    if heavy:
+        _values_and_grads_against_jax(heavy)
     # float32 stays float32 with Python-scalar parameters, as in jax.
     fname = "ppf" if "logpdf" not in _provided(name) else "logpdf"
     x32 = jnp.asarray(_cont_args(name)[0], jnp.float32)
