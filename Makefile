@@ -53,4 +53,4 @@ bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/bench_warmup.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .cache
