@@ -17,19 +17,21 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
+from jax import lax
 
 import tapegrad.numpy as tnp
 from tapegrad.core.primitive import Primitive
+from tapegrad.core.tracer import Tracer
 from tapegrad.rules.linalg import _mm, _mT
 
 # ---- expm --------------------------------------------------------------------------------
 
 
 def _norm1(x):
-    # The 1-norm (largest column sum), a constant: only its size is used.
-    from tapegrad.transforms import stop_gradient
-
-    return stop_gradient(tnp.max(tnp.sum(tnp.abs(x), axis=-2), axis=-1))
+    # The 1-norm (largest column sum), a constant: only its size is used. Its innermost value, as
+    # tg.stop_gradient takes it (the transforms sit above the rules).
+    n = tnp.max(tnp.sum(tnp.abs(x), axis=-2), axis=-1)
+    return lax.stop_gradient(n.primal() if type(n) is Tracer else n)
 
 
 def frechet(a, e, max_squarings=16):
