@@ -175,3 +175,30 @@ def save_loss_plot(path: str, history: list[dict], baseline: float, title: str) 
 def bits(nats: float) -> float:
     """Nats per character as bits per character."""
     return nats / math.log(2)
+
+
+def add_run_arguments(parser, plot_name: str) -> None:
+    """The command-line options both sequence examples share: validation, sampling, seed, plot, progress."""
+    parser.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
+    parser.add_argument("--eval-every", type=int, default=None, help="validation every N steps (default steps/8)")
+    parser.add_argument("--val-windows", type=int, default=128, help="validation windows of --seq characters")
+    parser.add_argument("--sample-len", type=int, default=400)
+    parser.add_argument("--temperature", type=float, default=0.7)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--plot", default=os.path.join("runs", plot_name), help="loss plot PNG ('' for none)")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def report(history: list[dict], baseline: float, steps: int, seconds: float, cpu_seconds: float,
+           compile_seconds: float | None, plot: str, title: str) -> float:
+    """Print a run's time, its validation loss against the unigram baseline and by step, save the loss
+    plot (``plot``: a path, or '' for none); returns the last validation loss."""
+    val_loss = history[-1]["val"]
+    print(f"{steps} steps in {seconds:.1f}s, {cpu_seconds:.1f}s of CPU time (first step, with compilation: "
+          f"{compile_seconds or 0.0:.1f}s)")
+    print(f"validation loss {val_loss:.3f} nats/char ({bits(val_loss):.2f} bits) against the unigram "
+          f"baseline {baseline:.3f} ({val_loss / baseline:.0%} of it); last train batch {history[-2]['train']:.3f}")
+    print("validation loss by step: " + ", ".join(f"{h['step']}: {h['val']:.3f}" for h in history if "val" in h))
+    if plot and save_loss_plot(plot, history, baseline, title):
+        print(f"loss plot: {plot}")
+    return val_loss

@@ -128,14 +128,7 @@ def main(argv=None) -> dict:
     p.add_argument("--lr", type=float, default=3e-3, help="AdamW's peak learning rate")
     p.add_argument("--warmup", type=int, default=None, help="warm-up steps (default steps/10)")
     p.add_argument("--weight-decay", type=float, default=0.1)
-    p.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
-    p.add_argument("--eval-every", type=int, default=None, help="validation every N steps (default steps/8)")
-    p.add_argument("--val-windows", type=int, default=128, help="validation windows of --seq characters")
-    p.add_argument("--sample-len", type=int, default=400)
-    p.add_argument("--temperature", type=float, default=0.7)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--plot", default=os.path.join("runs", "transformer.png"), help="loss plot PNG ('' for none)")
-    p.add_argument("--no-progress", action="store_true")
+    text_corpus.add_run_arguments(p, "transformer.png")
     args = p.parse_args(argv)
     steps = args.steps if args.steps is not None else (60 if args.quick else 400)
     d_model = args.d_model or (64 if args.quick else 128)
@@ -178,15 +171,8 @@ def main(argv=None) -> dict:
         elif hasattr(bar, "set_postfix") and i % 10 == 0:
             bar.set_postfix(loss=f"{float(loss):.3f}", lr=f"{float(sched(i)):.1e}", refresh=False)
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    val_loss = history[-1]["val"]
-    print(f"{steps} steps in {elapsed:.1f}s, {cpu:.1f}s of CPU time (first step, with compilation: "
-          f"{compile_s or 0.0:.1f}s)")
-    print(f"validation loss {val_loss:.3f} nats/char ({text_corpus.bits(val_loss):.2f} bits) against the unigram "
-          f"baseline {baseline:.3f} ({val_loss / baseline:.0%} of it); last train batch {history[-2]['train']:.3f}")
-    print("validation loss by step: " + ", ".join(f"{h['step']}: {h['val']:.3f}" for h in history if "val" in h))
-    if args.plot:
-        if text_corpus.save_loss_plot(args.plot, history, baseline, f"char-transformer ({layers} x {d_model})"):
-            print(f"loss plot: {args.plot}")
+    val_loss = text_corpus.report(history, baseline, steps, elapsed, cpu, compile_s, args.plot,
+                                  f"char-transformer ({layers} x {d_model})")
     text = sample(model, params, "def ", args.sample_len, args.temperature, args.seed + 1)
     print("sample:\n" + text)
     return {"params": params, "history": history, "val_loss": val_loss, "baseline": baseline, "sample": text,
