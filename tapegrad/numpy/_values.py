@@ -11,6 +11,7 @@ import operator
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 
 from tapegrad.core.tracer import Tracer
 
@@ -18,6 +19,22 @@ from tapegrad.core.tracer import Tracer
 def primal(x: Any) -> Any:
     """The raw value under any levels of tapegrad tracers (a JAX array, a JAX tracer, or ``x``)."""
     return x.primal() if type(x) is Tracer else x
+
+
+def raw_array(x: Any) -> Any:
+    """``x``'s raw value as a JAX array (a tapegrad tracer's primal): for constants that carry no gradient."""
+    return x.primal() if type(x) is Tracer else jnp.asarray(x)
+
+
+def inexact(x: Any) -> Any:
+    """``x`` as a tnp array of an inexact dtype: integers and booleans promote with Python's float, as jnp's
+    statistics, signal and polynomial functions do. A tracer stays a tracer."""
+    import tapegrad.numpy as tnp  # the namespace sits above this module
+
+    x = tnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.inexact):
+        x = tnp.astype(x, jnp.result_type(x.dtype, float))
+    return x
 
 
 def arraylike(x: Any) -> Any:

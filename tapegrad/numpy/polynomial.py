@@ -15,14 +15,8 @@ import numpy as np
 
 import tapegrad.numpy as tnp
 from tapegrad.core.tracer import Tracer
+from tapegrad.numpy._values import inexact as _inexact
 from tapegrad.rules.indexing import IndexUpdateHelper
-
-
-def _inexact(x):
-    x = tnp.asarray(x)
-    if not jnp.issubdtype(x.dtype, jnp.inexact):
-        x = tnp.astype(x, jnp.result_type(x.dtype, float))
-    return x
 
 
 def _promote(*xs, inexact=False):

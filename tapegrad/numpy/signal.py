@@ -14,18 +14,8 @@ import numpy as np
 
 import tapegrad.numpy as tnp
 from tapegrad.core.axes import canon_axes, canon_axis
-from tapegrad.core.tracer import Tracer
-
-
-def _inexact(x):
-    x = tnp.asarray(x)
-    if not jnp.issubdtype(x.dtype, jnp.inexact):
-        x = tnp.astype(x, jnp.result_type(x.dtype, float))
-    return x
-
-
-def _raw(x):
-    return x.primal() if type(x) is Tracer else jnp.asarray(x)
+from tapegrad.numpy._values import inexact as _inexact
+from tapegrad.numpy._values import raw_array as _raw
 
 
 def _correlate_real(x, y, padding):

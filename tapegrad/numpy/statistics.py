@@ -14,20 +14,10 @@ import numpy as np
 
 import tapegrad.numpy as tnp
 from tapegrad.core.axes import canon_axes
-from tapegrad.core.tracer import Tracer
+from tapegrad.numpy._values import inexact as _inexact
+from tapegrad.numpy._values import raw_array as _raw
 
 QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest", "inverted_cdf")
-
-
-def _inexact(x):
-    x = tnp.asarray(x)
-    if not jnp.issubdtype(x.dtype, jnp.inexact):
-        x = tnp.astype(x, jnp.result_type(x.dtype, float))
-    return x
-
-
-def _raw(x):
-    return x.primal() if type(x) is Tracer else jnp.asarray(x)
 
 
 def ptp(a, axis=None, out=None, keepdims: bool = False):
