@@ -98,12 +98,7 @@ def main(argv=None) -> dict:
     hidden = args.hidden or (64 if args.quick else 256)
     eval_every = args.eval_every or max(1, steps // 8)
 
-    corpus = text_corpus.load()
-    vocab = corpus.vocab_size
-    baseline = text_corpus.unigram_entropy(corpus.train, vocab)
-    print(f"corpus: {len(corpus.train):,} train / {len(corpus.val):,} validation characters of "
-          f"{len(text_corpus.MODULES)} stdlib modules, vocabulary {vocab}")
-    print(f"unigram baseline (entropy of the train split's character frequencies): {baseline:.3f} nats/char")
+    corpus, vocab, baseline = text_corpus.load_and_describe()
 
     model = CharLSTM(vocab, args.embed, hidden)
     params = model.init(args.seed)

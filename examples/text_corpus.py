@@ -202,3 +202,14 @@ def report(history: list[dict], baseline: float, steps: int, seconds: float, cpu
     if plot and save_loss_plot(plot, history, baseline, title):
         print(f"loss plot: {plot}")
     return val_loss
+
+
+def load_and_describe() -> tuple[Corpus, int, float]:
+    """The corpus, its vocabulary size and the unigram baseline, printed as both examples start."""
+    corpus = load()
+    vocab = corpus.vocab_size
+    baseline = unigram_entropy(corpus.train, vocab)
+    print(f"corpus: {len(corpus.train):,} train / {len(corpus.val):,} validation characters of "
+          f"{len(MODULES)} stdlib modules, vocabulary {vocab}")
+    print(f"unigram baseline (entropy of the train split's character frequencies): {baseline:.3f} nats/char")
+    return corpus, vocab, baseline

@@ -135,12 +135,7 @@ def main(argv=None) -> dict:
     layers = args.layers or (2 if args.quick else 4)
     eval_every = args.eval_every or max(1, steps // 8)
 
-    corpus = text_corpus.load()
-    vocab = corpus.vocab_size
-    baseline = text_corpus.unigram_entropy(corpus.train, vocab)
-    print(f"corpus: {len(corpus.train):,} train / {len(corpus.val):,} validation characters of "
-          f"{len(text_corpus.MODULES)} stdlib modules, vocabulary {vocab}")
-    print(f"unigram baseline (entropy of the train split's character frequencies): {baseline:.3f} nats/char")
+    corpus, vocab, baseline = text_corpus.load_and_describe()
 
     model = CharTransformer(vocab, args.seq, d_model, args.nhead, layers, 4 * d_model, args.dropout)
     params = model.init(args.seed)
