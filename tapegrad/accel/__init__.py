@@ -1,4 +1,4 @@
-"""Speed beside the algorithm: compiled rules, compiled sweeps and jitted forward dispatch.
+"""Speed beside the algorithm: compiled rules, compiled sweeps, jitted dispatch and lazy segments.
 
 Nothing here changes a number; it changes how many XLA dispatches and compiles a backward pass
 costs. It plugs into the core through one hook (:func:`tapegrad.core.backward.set_accelerator`),
@@ -12,13 +12,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from tapegrad.accel import compiled_sweep, fused_rules
+from tapegrad.accel import compiled_sweep, fused_rules, lazy, lazy_grad
 from tapegrad.accel.policy import NEVER
 from tapegrad.core.backward import set_accelerator
+from tapegrad.core.tape import Tape
 
 
-def accelerated(entries: list, seeds: dict, consume: bool, pullback: Any) -> dict:
-    """The core's sweep hook: a compiled sweep where it pays, else the loop with compiled rules."""
+def accelerated(tape: Tape, seeds: dict, consume: bool, pullback: Any) -> dict:
+    """The core's sweep hook: with lazy segments, forward and backward fused where the tape is still
+    pending; else a compiled sweep where it pays, else the loop with compiled rules."""
+    if lazy.enabled:
+        return lazy_grad.backward(tape, seeds, consume, _sweep)
+    return _sweep(tape.entries, seeds, consume)
+
+
+def _sweep(entries: list, seeds: dict, consume: bool) -> dict:
     return compiled_sweep.accelerated_sweep(entries, seeds, consume, fused_rules.pullback)
 
 
@@ -31,6 +39,8 @@ def clear() -> None:
     """Forget every compiled program and every measurement the policy has made."""
     compiled_sweep.clear()
     fused_rules.clear()
+    lazy.clear()
+    lazy_grad.clear()
 
 
 def cache_info() -> dict[str, int]:

@@ -3,17 +3,24 @@
 Dispatching each primitive as it is recorded costs a JAX dispatch (~5 us on a CPU, ~80 us on a GPU)
 and, for every new shape, an XLA compile per op (~25 ms). Instead, a primitive applied inside a
 transform in eager mode returns a :class:`LazyArray`: its shape and dtype (known by abstract
-evaluation, so a shape error is still raised at the user's line), and the pending operation. The
-backward sweep's rules, applied to lazy values, are pending too. When a value is read (``float``,
-``print``, ``np.asarray``, a transform returning, a plain array leaving the tape), the whole pending
-segment runs as one ``jax.jit``-compiled program, cached by its structure (:mod:`tapegrad.accel.key`
-and the compile policy of :mod:`tapegrad.accel.policy`), and every live lazy value gets its array.
+evaluation, so a shape error is still raised at the user's line), and its place in the thread's
+pending :class:`Segment`. When a value is read (``float``, ``print``, ``np.asarray``, a transform
+returning, a plain array leaving the tape) the whole segment runs as one ``jax.jit``-compiled
+program where the compile policy (:mod:`tapegrad.accel.policy`) says it pays, and every live lazy
+value gets its array. A gradient whose forward is still wholly pending runs forward and backward as
+one program (:mod:`tapegrad.accel.lazy_grad`).
+
+**The structure key is built while recording.** Each pending op moves the segment one step down a
+trie of structures (:class:`State`): the step's key is the primitive, its params, where each input
+comes from (an earlier op of the segment by position, a concrete array by shape/dtype/weak type, a
+constant by its exact bits) and the tape ids it records. A known step hands back the op's output
+shapes and dtypes at the cost of one dict lookup, and the state the segment ends in is the key of its
+compiled program: a recurring step never hashes or walks its program again.
 
 Lazy values never reach user code: they live only inside tapegrad Tracers and the library's own rule
 code; anything handed back as a plain array is computed first. Under ``jax.jit``/``jax.vmap`` (the
 values are JAX tracers), at outer levels of nested transforms and under ``tg.debug_nans`` lazy steps
-aside. It is off by default (see :mod:`tapegrad.config` for why); ``tg.config.update("lazy", True)``
-(or ``TAPEGRAD_LAZY=1``) switches it on.
+aside. ``tg.config.update("lazy", ...)`` (or ``TAPEGRAD_LAZY``) switches it.
 """
 from __future__ import annotations
 
@@ -26,25 +33,25 @@ import numpy as np
 from jax.tree_util import tree_map
 
 from tapegrad.accel import errors
-from tapegrad.accel.key import ARRAY, Unkeyable, array_key, const_key, family, params_key
+from tapegrad.accel.key import ARRAY, Unkeyable, const_key, family, params_key
 from tapegrad.accel.policy import NEVER, Family, Policy, Slot, now
 from tapegrad.core import debug
 from tapegrad.core.tracer import trace_stack
 
-MAX_PENDING = 4096  # a segment longer than this runs before recording more (a loop of 10**6 ops)
+# A segment longer than this runs before recording more: a Python loop of 10**6 ops with no read
+# stays bounded, and so does the compile time of one program (it grows with the program's length).
+MAX_PENDING = 1024
 enabled = False  # tapegrad.config installs it when switched on
 
 
 class LazyArray:
-    """A value that will be computed when a segment runs: shape, dtype and weak type known now."""
+    """A value that will be computed when its segment runs: shape, dtype and weak type known now."""
 
-    __slots__ = ("shape", "dtype", "weak_type", "node", "index", "value", "__weakref__")
+    __slots__ = ("shape", "dtype", "weak_type", "seg", "pos", "index", "value", "__weakref__")
 
-    def __init__(self, aval: Any, node: Node, index: int) -> None:
-        self.shape = tuple(aval.shape)
-        self.dtype = aval.dtype
-        self.weak_type = bool(getattr(aval, "weak_type", False))
-        self.node, self.index, self.value = node, index, None
+    def __init__(self, aval: tuple, seg: Segment, pos: int, index: int) -> None:
+        self.shape, self.dtype, self.weak_type = aval
+        self.seg, self.pos, self.index, self.value = seg, pos, index, None
 
     @property
     def ndim(self) -> int:
@@ -56,7 +63,9 @@ class LazyArray:
 
     def force(self) -> Any:
         if self.value is None:
-            self.node.segment.run()
+            self.seg.run()
+            if self.value is None:  # pragma: no cover - a referenced value is live when its segment runs
+                raise RuntimeError("tapegrad lazy: a pending value was lost before its segment ran")
         return self.value
 
     # Reading a value runs the segment: every way a value can be read goes through force().
@@ -94,105 +103,197 @@ class LazyArray:
     # so that rule code written on values stays pending.
 
 
+class State:
+    """A node of the trie of segment structures: the steps recorded so far, and what follows them.
+
+    ``avals`` are the output (shape, dtype, weak type) of the step that led here, or NotImplemented
+    for a step that must run eagerly (an impl that reads values with NumPy).
+    """
+
+    __slots__ = ("children", "avals", "depth", "__weakref__")
+
+    def __init__(self, avals: Any = (), depth: int = 0) -> None:
+        self.children: dict[Any, State] = {}
+        self.avals = avals
+        self.depth = depth
+
+
+MAX_STATES = 200_000  # the trie is dropped (and regrown) past this many steps: programs are cached apart
+_root = State()
+_states = 0
+
+
 class Node:
-    """One pending primitive application: its inputs are concrete values or other nodes' outputs."""
+    """One pending primitive application. In ``args`` an ``(position, index)`` pair is an output of
+    an earlier node of the segment; anything else is the value itself (a concrete array, a constant)."""
 
-    __slots__ = ("prim", "args", "params", "avals", "outs", "segment", "sig")
+    __slots__ = ("prim", "args", "params", "outs")
 
-    def __init__(self, prim: Any, args: tuple, params: dict, avals: tuple, segment: Segment, sig: tuple) -> None:
-        self.prim, self.args, self.params, self.avals, self.segment, self.sig = prim, args, params, avals, segment, sig
-        self.outs: list[Any] = []  # weak references to this node's LazyArrays
+    def __init__(self, prim: Any, args: tuple, params: dict, outs: list) -> None:
+        self.prim, self.args, self.params, self.outs = prim, args, params, outs
 
 
 class Segment:
-    """The pending nodes of one thread, in recording order."""
+    """The pending nodes of one thread, in recording order, and the structure they have reached.
+
+    ``tape``/``first``/``recorded`` say which tape's entries the nodes recorded (``MIXED`` for more
+    than one), from which entry on, and how many: a gradient fuses forward and backward only when the
+    segment holds its whole tape (:mod:`tapegrad.accel.lazy_grad`).
+    """
+
+    __slots__ = ("nodes", "keys", "inputs", "state", "new_ops", "tape", "first", "recorded", "lock")
 
     def __init__(self) -> None:
-        self.nodes: list[Node] = []
         self.lock = threading.RLock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.nodes: list[Node] = []
+        self.keys: list[tuple] = []  # each step's key, for the policy's family (read on misses only)
+        self.inputs: list[Any] = []  # the concrete arrays the nodes read, in order
+        self.state = _root
+        self.new_ops = 0  # steps whose op signature this process had never seen (JAX compiles those)
+        self.tape: Any = None
+        self.first = 0
+        self.recorded = 0
+
+    def take(self) -> tuple:
+        """Hand over the pending work and start empty: (nodes, inputs, state, keys, new_ops)."""
+        with self.lock:
+            taken = (self.nodes, self.inputs, self.state, self.keys, self.new_ops)
+            self.reset()
+            return taken
 
     def run(self) -> None:
         """Compute every live lazy value of this segment (compiled as one program where that pays)."""
         with self.lock:
-            nodes, self.nodes = self.nodes, []
+            nodes, inputs, state, keys, new_ops = self.take()
             if nodes:
-                _execute(nodes)
+                _execute(nodes, inputs, state, keys, new_ops)
 
 
+MIXED = object()
 _local = threading.local()
 
 
-def _segment() -> Segment:
-    seg = getattr(_local, "segment", None)
-    if seg is None:
+def segment() -> Segment:
+    """This thread's segment."""
+    try:
+        return _local.segment
+    except AttributeError:
         seg = _local.segment = Segment()
-    return seg
+        return seg
 
 
 # ---- recording -----------------------------------------------------------------------------
 
-def defer(prim: Any, args: tuple, params: dict, recording: bool) -> Any:
+_SCALARS = (float, int, bool, complex, type(None))
+
+
+def defer(prim: Any, args: tuple, params: dict, top: Any, in_ids: tuple | None) -> Any:
     """A pending application of ``prim`` (LazyArrays out), or NotImplemented to run it now.
 
-    ``recording``: the call records on a tape (a transform's forward pass). Otherwise it defers only
-    when an argument is itself lazy (the rules of a backward sweep over lazy residuals).
+    ``in_ids`` is not None when the call records on ``top``'s tape (a transform's forward pass).
+    Otherwise it defers only when an argument is itself pending (rule code on lazy residuals).
     """
-    if not enabled or debug.active or len(trace_stack()) > 1:
+    if not enabled or debug.active:
         return NotImplemented
-    lazy_arg = False
+    stack = trace_stack()
+    if len(stack) > 1 or (in_ids is not None and not stack):
+        return NotImplemented
+    seg = segment()
+    if len(seg.nodes) >= MAX_PENDING:
+        seg.run()
+    node_args = []
+    argkeys = []
+    arrays = []
+    pending = False
     for a in args:
         t = type(a)
         if t is LazyArray:
+            if a.value is None and a.seg is not seg:  # pending in another thread's segment
+                a.force()
             if a.value is None:
-                lazy_arg = True
-        elif t is not ARRAY and t is not float and t is not int and t is not bool and t is not complex \
-                and a is not None:
-            if hasattr(a, "shape"):  # a JAX tracer (under jit/vmap) or anything unusual: run now
+                pending = True
+                ref = (a.pos, a.index)
+                node_args.append(ref)
+                argkeys.append(ref)
+                continue
+            a = a.value
+            t = ARRAY
+        if t is ARRAY:
+            arrays.append(a)
+            node_args.append(a)
+            argkeys.append((a.shape, a.dtype, a.weak_type))
+        elif t in _SCALARS:
+            node_args.append(a)
+            argkeys.append(const_key(a))
+        elif hasattr(a, "shape"):  # a JAX tracer (under jit/vmap), a NumPy array: run now
+            return NotImplemented
+        else:
+            try:
+                argkeys.append(const_key(a))
+            except Unkeyable:
                 return NotImplemented
-    if not (recording or lazy_arg):
+            node_args.append(a)
+    if in_ids is None and not pending:
         return NotImplemented
     try:
-        sig_args = tuple(_arg_sig(a) for a in args)
-        pkey = params_key(params)
-        key = (prim, sig_args, pkey)
-        avals = _AVALS.get(key)
-    except (Unkeyable, TypeError):
+        key = (prim, tuple(argkeys), params_key(params) if params else (), in_ids)
+        state = seg.state
+        child = state.children.get(key)
+    except (Unkeyable, TypeError):  # an unkeyable or unhashable param
         return NotImplemented
-    if avals is None:
-        avals = _abstract_eval(prim, args, params, key)
+    if child is None:
+        child = _step(state, key, prim, args, params, seg)
+    avals = child.avals
     if avals is NotImplemented:
         return NotImplemented
-    seg = _segment()
-    if len(seg.nodes) >= MAX_PENDING:
-        seg.run()
-    node = Node(prim, tuple(_input(a, seg) for a in args), params, avals, seg, key)
-    seg.nodes.append(node)
-    outs = [LazyArray(v, node, i) for i, v in enumerate(avals)]
-    node.outs = [weakref.ref(o) for o in outs]
-    return tuple(outs) if prim.multiple_results else outs[0]
+    pos = len(seg.nodes)
+    seg.state = child
+    seg.keys.append(key)
+    if arrays:
+        seg.inputs.extend(arrays)
+    if in_ids is not None:
+        if seg.tape is None:
+            seg.tape, seg.first = top.tape, len(top.tape.entries)
+        elif seg.tape is not top.tape:
+            seg.tape = MIXED
+        seg.recorded += 1
+    if len(avals) == 1 and not prim.multiple_results:
+        out = LazyArray(avals[0], seg, pos, 0)
+        seg.nodes.append(Node(prim, tuple(node_args), params, [weakref.ref(out)]))
+        return out
+    outs = [LazyArray(v, seg, pos, i) for i, v in enumerate(avals)]
+    seg.nodes.append(Node(prim, tuple(node_args), params, [weakref.ref(o) for o in outs]))
+    return tuple(outs)
 
 
-def _input(a: Any, seg: Segment) -> Any:
-    """A node's input: a pending output of this segment as (node, index), anything else as a value."""
-    if type(a) is LazyArray:
-        if a.value is None and a.node.segment is not seg:  # pending in another thread's segment
-            a.force()
-        return a.value if a.value is not None else (a.node, a.index)
-    return a
-
-
-def _arg_sig(a: Any) -> Any:
-    t = type(a)
-    if t is LazyArray or t is ARRAY:
-        return (a.shape, a.dtype, a.weak_type)
-    return const_key(a)
-
-
-_AVALS: dict[Any, Any] = {}  # (prim, argument signature, params) -> output avals, or NotImplemented
+_AVALS: dict[Any, Any] = {}  # (prim, argument avals and constants, params) -> output avals
 _AVALS_MAX = 8192
 
 
-def _abstract_eval(prim: Any, args: tuple, params: dict, key: Any) -> Any:
+def _step(state: State, key: tuple, prim: Any, args: tuple, params: dict, seg: Segment) -> State:
+    """A step the trie has not seen from ``state``: its output avals, by abstract evaluation."""
+    global _root, _states
+    sig = (prim, tuple((a.shape, a.dtype, a.weak_type) if type(a) in (LazyArray, ARRAY) else const_key(a)
+                       for a in args), key[2])
+    avals = _AVALS.get(sig)
+    if avals is None:
+        avals = _abstract_eval(prim, args, params)
+        if len(_AVALS) >= _AVALS_MAX:
+            _AVALS.clear()
+        _AVALS[sig] = avals
+        seg.new_ops += 1
+    child = State(avals, state.depth + 1)
+    _states += 1
+    if _states > MAX_STATES:  # start a new trie; segments recording on the old one finish there
+        _root, _states = State(), 0
+    state.children[key] = child
+    return child
+
+
+def _abstract_eval(prim: Any, args: tuple, params: dict) -> Any:
     specs = [jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type) if type(a) in (LazyArray, ARRAY)
              else None for a in args]
     consts = [None if s is not None else a for s, a in zip(specs, args)]
@@ -206,58 +307,61 @@ def _abstract_eval(prim: Any, args: tuple, params: dict, key: Any) -> Any:
         out = jax.eval_shape(f, *[s for s in specs if s is not None])
     except Exception as e:
         if errors.cannot_be_traced(e):  # an impl that reads values with NumPy: always run it eagerly
-            avals = NotImplemented
-        else:
-            raise  # a shape or type error: the eager path raises it, with the op and the user's line
-    else:
-        avals = tuple(out) if prim.multiple_results else (out,)
-    if len(_AVALS) >= _AVALS_MAX:
-        _AVALS.clear()
-    _AVALS[key] = avals
-    return avals
+            return NotImplemented
+        raise  # a shape or type error: raised here, with the op and the user's line (core.primitive)
+    outs = tuple(out) if prim.multiple_results else (out,)
+    return tuple((tuple(o.shape), o.dtype, bool(getattr(o, "weak_type", False))) for o in outs)
 
 
 # ---- running a segment ---------------------------------------------------------------------
 
 # A whole segment's host cost, interpreted, is one dispatch per node plus, for ops JAX has not yet
-# compiled for these shapes, a compile each (~25 ms on a CPU); compiled, one compile of the program.
+# compiled for these shapes, a compile each; compiled, one compile of the program.
 POLICY = Policy(base=0.05, per_unit=1e-3, slots=256, families=256)
-_SEEN_OPS: set = set()  # op signatures already run eagerly (JAX has compiled them)
-_OP_COMPILE = 0.02
+OP_COMPILE = 0.02  # seconds JAX takes to compile one small op for new shapes (2-core CPU, jax 0.10)
 
 
-def _execute(nodes: list[Node]) -> None:
-    live: list[tuple[int, int, LazyArray]] = []
+def live_outputs(nodes: list[Node]) -> list[tuple[int, int, LazyArray]]:
+    """(position, index, value) of every pending value something still references."""
+    live = []
     for k, n in enumerate(nodes):
         for i, ref in enumerate(n.outs):
             o = ref()
             if o is not None and o.value is None:
                 live.append((k, i, o))
+    return live
+
+
+def family_of(keys: list[tuple]) -> Any:
+    """The segment's structure with shapes and sizes left out (the policy's family)."""
+    return family(tuple((k[0].name, k[1], k[2]) for k in keys))
+
+
+def compile_now(policy: Policy, slot: Slot, fam: Family, units: int, new_ops: int) -> bool:
+    """Compile a structure, or interpret it this time? A structure of a family never seen is
+    compiled when the ops JAX would compile one by one cost more than the whole program."""
+    if slot.hits == 0 and fam.first_visit is None:
+        return policy.compile_estimate(fam, units) < new_ops * OP_COMPILE
+    return policy.should_compile(slot, fam, units)
+
+
+def _execute(nodes: list[Node], inputs: list, state: State, keys: list, new_ops: int) -> None:
+    live = live_outputs(nodes)
     if not live:
         return
-    try:
-        key, inputs = _structure(nodes, live)
-        hash(key)
-    except (Unkeyable, TypeError):
-        return _interpret(nodes, live)
-    slot = POLICY.slots.slot(key, Slot)
+    wanted = tuple((k, i) for k, i, _ in live)
+    slot = POLICY.slots.slot((state, wanted), Slot)
     program = slot.program
     if program is NEVER:
         return _interpret(nodes, live)
     if program is None:
-        fam = POLICY.families.slot(family(key), Family)
-        if slot.hits == 0 and fam.first_visit is None:
-            # A segment of a new family: its interpreted cost is mostly the ops JAX has not compiled yet.
-            new_ops = sum(1 for n in nodes if n.sig not in _SEEN_OPS)
-            compile_now = POLICY.compile_estimate(fam, len(nodes)) < new_ops * _OP_COMPILE + 5e-6 * len(nodes)
-        else:
-            compile_now = POLICY.should_compile(slot, fam, len(nodes))
-        if not compile_now:
+        fam = POLICY.families.slot(family_of(keys), Family)
+        if not compile_now(POLICY, slot, fam, len(nodes), new_ops):
             t0 = now()
             _interpret(nodes, live)
             POLICY.interpreted(slot, fam, now() - t0)
             return None
-        program = _compile(nodes, live)
+        program = jax.jit(replay_function(forward_plan(nodes), wanted))
         t0 = now()
         outs = _call(slot, program, inputs)
         if outs is None:
@@ -269,7 +373,7 @@ def _execute(nodes: list[Node]) -> None:
         if outs is None:
             return _interpret(nodes, live)
     for (_, _, o), v in zip(live, outs):
-        o.value, o.node = v, None
+        o.value = v
     return None
 
 
@@ -282,90 +386,50 @@ def _call(slot: Slot, program: Any, inputs: list) -> Any:
         return None
 
 
-def _structure(nodes: list[Node], live: list) -> tuple[tuple, list]:
-    """The segment's key (no array in it) and its concrete input arrays, in order."""
-    index = {id(n): k for k, n in enumerate(nodes)}
-    inputs: list[Any] = []
-    key: list[Any] = []
-    for n in nodes:
-        refs = []
-        for a in n.args:
-            if type(a) is tuple and len(a) == 2 and type(a[0]) is Node:
-                src = index.get(id(a[0]))
-                if src is None:  # produced by an earlier segment that has run: its value is concrete now
-                    v = _resolve(a)
-                    inputs.append(v)
-                    refs.append(("in", array_key(v)))
-                else:
-                    refs.append(("n", src, a[1]))
-            elif type(a) is ARRAY:
-                inputs.append(a)
-                refs.append(("in", array_key(a)))
-            else:
-                refs.append(("c", const_key(a)))
-        key.append((n.sig[0], tuple(refs), n.sig[2]))
-    key.append(tuple((k, i) for k, i, _ in live))
-    return tuple(key), inputs
-
-
-def _resolve(ref: Any) -> Any:
-    """The value of a pending output of a segment that has run (kept alive by its LazyArray)."""
-    node, i = ref
-    o = node.outs[i]()
-    if o is None:  # pragma: no cover - a node's inputs are recorded into its own segment
-        raise RuntimeError("tapegrad lazy: a pending value was lost before its segment ran")
-    return o.force()
-
-
-def _compile(nodes: list[Node], live: list) -> Any:
-    """A jitted function of the segment's inputs returning its live outputs, from the structure only."""
-    index = {id(n): k for k, n in enumerate(nodes)}
+def forward_plan(nodes: list[Node]) -> list[tuple]:
+    """The segment as (prim, argument spec, params) steps, with no array in it: an argument is
+    ``("in",)`` (the next concrete input), ``("n", position, index)`` or ``("c", constant)``."""
     plan = []
     for n in nodes:
         spec = []
         for a in n.args:
-            if type(a) is tuple and len(a) == 2 and type(a[0]) is Node:
-                src = index.get(id(a[0]))
-                spec.append(("in",) if src is None else ("n", src, a[1]))
+            if type(a) is tuple:
+                spec.append(("n", a[0], a[1]))
             elif type(a) is ARRAY:
                 spec.append(("in",))
             else:
                 spec.append(("c", a))
         plan.append((n.prim, tuple(spec), n.params))
-    wanted = [(k, i) for k, i, _ in live]
+    return plan
 
+
+def replay(plan: list[tuple], inputs: Any) -> list[tuple]:
+    """Every step's outputs, running ``plan`` on ``inputs`` (arrays or JAX tracers)."""
+    it = iter(inputs)
+    results: list[tuple] = []
+    for prim, spec, params in plan:
+        args = [next(it) if s[0] == "in" else results[s[1]][s[2]] if s[0] == "n" else s[1] for s in spec]
+        out = prim.impl(*args, **params)
+        results.append(tuple(out) if prim.multiple_results else (out,))
+    return results
+
+
+def replay_function(plan: list[tuple], wanted: tuple) -> Any:
     def program(*inputs: Any) -> list:
-        it = iter(inputs)
-        results: list[Any] = []
-        for prim, spec, params in plan:
-            args = [next(it) if s[0] == "in" else results[s[1]][s[2]] if s[0] == "n" else s[1] for s in spec]
-            out = prim.impl(*args, **params)
-            results.append(tuple(out) if prim.multiple_results else (out,))
+        results = replay(plan, inputs)
         return [results[k][i] for k, i in wanted]
-
-    return jax.jit(program)
+    return program
 
 
 def _interpret(nodes: list[Node], live: list) -> None:
     """Run the nodes one by one, as the eager path would."""
-    results: dict[int, tuple] = {}
+    results: list[tuple] = []
     for n in nodes:
-        args = []
-        for a in n.args:
-            if type(a) is tuple and len(a) == 2 and type(a[0]) is Node:
-                got = results.get(id(a[0]))
-                args.append(_resolve(a) if got is None else got[a[1]])
-            else:
-                args.append(a)
+        args = [results[a[0]][a[1]] if type(a) is tuple else a for a in n.args]
         out = n.prim.impl(*args, **n.params)
-        results[id(n)] = tuple(out) if n.prim.multiple_results else (out,)
-        _SEEN_OPS.add(n.sig)
-        for i, ref in enumerate(n.outs):
-            o = ref()
-            if o is not None and o.value is None:
-                o.value, o.node = results[id(n)][i], None
-    if len(_SEEN_OPS) > 65536:
-        _SEEN_OPS.clear()
+        results.append(tuple(out) if n.prim.multiple_results else (out,))
+    for k, i, o in live:
+        o.value = results[k][i]
 
 
 # ---- reading ---------------------------------------------------------------------------------
@@ -380,16 +444,35 @@ def force_tree(tree: Any) -> Any:
     return tree_map(force, tree)
 
 
+def settle(entries: list) -> None:
+    """Give every pending value on a tape's entries its array (one segment run), and put the arrays
+    in their place: the backward sweep, compiled or not, then sees an ordinary eager tape."""
+    for e in entries:
+        if e is None:
+            continue
+        args = e.args
+        for a in args:
+            if type(a) is LazyArray:
+                e.args = tuple(v.force() if type(v) is LazyArray else v for v in args)
+                break
+        out = e.out
+        if out is not None:
+            if type(out) is LazyArray:
+                e.out = out.force()
+            elif type(out) is tuple and any(type(o) is LazyArray for o in out):
+                e.out = tuple(o.force() if type(o) is LazyArray else o for o in out)
+
+
 def install(on: bool = True) -> None:
     """Turn lazy segments on or off (``tg.config.update("lazy", ...)``); pending work runs first."""
     global enabled
     if not on:
-        _segment().run()
+        segment().run()
     enabled = bool(on)
 
 
 def clear() -> None:
+    global _root, _states
     POLICY.clear()
     _AVALS.clear()
-    _SEEN_OPS.clear()
-
+    _root, _states = State(), 0

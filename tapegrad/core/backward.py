@@ -33,13 +33,13 @@ def register_add(add: Callable[[Any, Any], Any]) -> None:
 
 
 Pullback = Callable[[Any, Any, Any], Any]  # (prim, g, entry) -> the arguments' cotangents
-Accelerator = Callable[[list, dict, bool, Pullback], dict]
+Accelerator = Callable[[Tape, dict, bool, Pullback], dict]
 
 _accelerator: Accelerator | None = None
 
 
 def set_accelerator(fn: Accelerator | None) -> Accelerator | None:
-    """Install ``fn(entries, seeds, consume, pullback) -> cotangents`` as the sweep of first-order
+    """Install ``fn(tape, seeds, consume, pullback) -> cotangents`` as the sweep of first-order
     backward passes (``None``: the plain loop below); returns the previous one."""
     global _accelerator
     previous, _accelerator = _accelerator, fn
@@ -61,7 +61,7 @@ def backward(tape: Tape, seeds: dict[int, Any], consume: bool = False) -> dict[i
     if debug.active:  # debug_nans inspects each cotangent as it is made: the plain loop
         return sweep(tape.entries, seeds, consume, check=True)
     if _accelerator is not None:
-        return _accelerator(tape.entries, seeds, consume, plain_pullback)
+        return _accelerator(tape, seeds, consume, plain_pullback)
     return sweep(tape.entries, seeds, consume)
 
 

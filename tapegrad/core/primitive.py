@@ -192,17 +192,19 @@ def bind(prim: Primitive, args: tuple, params: dict) -> Any:
             nested = True
         vals.append(v)
     vals = tuple(vals)
-    out = bind(prim, vals, params) if nested else _apply(prim, vals, params, recording=True)
+    in_ids = tuple(in_ids)
+    out = bind(prim, vals, params) if nested else _apply(prim, vals, params, top, in_ids)
 
     if prim.save_args:
         saved = vals
     else:
         saved = tuple(Aval(tuple(v.shape), v.dtype) if hasattr(v, "shape") else v for v in vals)
-    return record(top, prim, tuple(in_ids), saved, out, params)
+    return record(top, prim, in_ids, saved, out, params)
 
 
-# Deferred execution (tapegrad.accel.lazy registers it): fn(prim, args, params, recording) returns
-# the pending outputs, or NotImplemented to run the primitive now; `lazy_type` is its value type.
+# Deferred execution (tapegrad.accel.lazy registers it): fn(prim, args, params, top, in_ids) returns
+# the pending outputs, or NotImplemented to run the primitive now; `in_ids` is None unless the call
+# records on `top`'s tape. `lazy_type` is the pending values' type.
 _defer: Callable[..., Any] | None = None
 _lazy_type: type | None = None
 
@@ -235,7 +237,7 @@ def concrete_tree(tree: Any) -> Any:
     return jax.tree_util.tree_map(_concrete, tree)
 
 
-def _apply(prim: Primitive, args: tuple, params: dict, recording: bool = False) -> Any:
+def _apply(prim: Primitive, args: tuple, params: dict, top: Any = None, in_ids: tuple | None = None) -> Any:
     """``prim.impl`` on values that hold no tracer of any level."""
     for a in args:
         if type(a) is np.ndarray:
@@ -245,7 +247,7 @@ def _apply(prim: Primitive, args: tuple, params: dict, recording: bool = False) 
             break
     if _defer is not None:
         try:
-            out = _defer(prim, args, params, recording)
+            out = _defer(prim, args, params, top, in_ids)
         except (TypeError, ValueError, IndexError) as e:
             raise op_error(prim, args, params, e) from e
         if out is not NotImplemented:

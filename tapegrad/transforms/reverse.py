@@ -42,7 +42,7 @@ class _Traced:
                 raise TypeError(f"tg.{who}(..., has_aux=True): the function must return a pair "
                                 f"(output, aux), got {type(out).__name__}")
             out, aux = out
-            self.aux = concrete_tree(strip(trace, aux))
+            self.aux = strip(trace, aux)  # computed with the outputs (outputs()), maybe in one program
         else:
             self.aux = None
         self.trace = trace
@@ -54,7 +54,9 @@ class _Traced:
         trace.tape.outputs = [(i, None, None) for i in self.out_ids]
 
     def outputs(self) -> Any:
-        self.out_values = list(concrete_tree(self.out_values))  # results are arrays, never pending
+        # Results are arrays, never pending: the outputs and aux values are computed here.
+        out_values, self.aux = concrete_tree((self.out_values, self.aux))
+        self.out_values = list(out_values)
         return tree_unflatten(self.out_tree, self.out_values)
 
     def pull_back(self, ct_leaves: Sequence[Any], consume: bool, pytorch: bool = True) -> Any:
