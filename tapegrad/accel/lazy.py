@@ -47,11 +47,12 @@ enabled = False  # tapegrad.config installs it when switched on
 class LazyArray:
     """A value that will be computed when its segment runs: shape, dtype and weak type known now."""
 
-    __slots__ = ("shape", "dtype", "weak_type", "seg", "pos", "index", "value", "__weakref__")
+    __slots__ = ("shape", "dtype", "weak_type", "seg", "pos", "index", "ref", "value", "__weakref__")
 
     def __init__(self, aval: tuple, seg: Segment, pos: int, index: int) -> None:
         self.shape, self.dtype, self.weak_type = aval
         self.seg, self.pos, self.index, self.value = seg, pos, index, None
+        self.ref = (pos, index)  # where a later node of the segment reads it
 
     @property
     def ndim(self) -> int:
@@ -123,14 +124,11 @@ _root = State()
 _states = 0
 
 
-class Node:
-    """One pending primitive application. In ``args`` an ``(position, index)`` pair is an output of
-    an earlier node of the segment; anything else is the value itself (a concrete array, a constant)."""
-
-    __slots__ = ("prim", "args", "params", "outs")
-
-    def __init__(self, prim: Any, args: tuple, params: dict, outs: list) -> None:
-        self.prim, self.args, self.params, self.outs = prim, args, params, outs
+# A node, one pending primitive application, is a plain tuple (a class's __init__ would cost a third
+# of recording it): (prim, args, params, outs). In ``args`` an ``(position, index)`` pair is an output
+# of an earlier node of the segment, anything else the value itself (a concrete array, a constant);
+# ``outs`` holds weak references to the node's LazyArrays (a dead one is never computed).
+Node = tuple
 
 
 class Segment:
@@ -187,47 +185,51 @@ def segment() -> Segment:
 
 # ---- recording -----------------------------------------------------------------------------
 
-_SCALARS = (float, int, bool, complex, type(None))
-
-
 def defer(prim: Any, args: tuple, params: dict, top: Any, in_ids: tuple | None) -> Any:
     """A pending application of ``prim`` (LazyArrays out), or NotImplemented to run it now.
 
     ``in_ids`` is not None when the call records on ``top``'s tape (a transform's forward pass).
     Otherwise it defers only when an argument is itself pending (rule code on lazy residuals).
     """
+    # The hot path of lazy recording (~1-2 us): plain loops, constants keyed inline.
     if not enabled or debug.active:
         return NotImplemented
-    stack = trace_stack()
-    if len(stack) > 1 or (in_ids is not None and not stack):
+    depth = len(trace_stack())
+    if depth > 1 or (in_ids is not None and depth == 0):
         return NotImplemented
-    seg = segment()
+    try:
+        seg = _local.segment
+    except AttributeError:
+        seg = segment()
     if len(seg.nodes) >= MAX_PENDING:
         seg.run()
     node_args = []
     argkeys = []
-    arrays = []
+    arrays = None
     pending = False
     for a in args:
         t = type(a)
         if t is LazyArray:
-            if a.value is None and a.seg is not seg:  # pending in another thread's segment
-                a.force()
             if a.value is None:
-                pending = True
-                ref = (a.pos, a.index)
-                node_args.append(ref)
-                argkeys.append(ref)
-                continue
+                if a.seg is seg:
+                    pending = True
+                    ref = a.ref
+                    node_args.append(ref)
+                    argkeys.append(ref)
+                    continue
+                a.force()  # pending in another thread's segment
             a = a.value
             t = ARRAY
         if t is ARRAY:
-            arrays.append(a)
+            if arrays is None:
+                arrays = [a]
+            else:
+                arrays.append(a)
             node_args.append(a)
             argkeys.append((a.shape, a.dtype, a.weak_type))
-        elif t in _SCALARS:
+        elif t is float:
             node_args.append(a)
-            argkeys.append(const_key(a))
+            argkeys.append((float, a.hex()))  # by its bits: 0.0 and -0.0 are different programs
         elif hasattr(a, "shape"):  # a JAX tracer (under jit/vmap), a NumPy array: run now
             return NotImplemented
         else:
@@ -240,33 +242,35 @@ def defer(prim: Any, args: tuple, params: dict, top: Any, in_ids: tuple | None) 
         return NotImplemented
     try:
         key = (prim, tuple(argkeys), params_key(params) if params else (), in_ids)
-        state = seg.state
-        child = state.children.get(key)
+        child = seg.state.children.get(key)
     except (Unkeyable, TypeError):  # an unkeyable or unhashable param
         return NotImplemented
     if child is None:
-        child = _step(state, key, prim, args, params, seg)
+        child = _step(seg.state, key, prim, args, params, seg)
     avals = child.avals
     if avals is NotImplemented:
         return NotImplemented
-    pos = len(seg.nodes)
+    nodes = seg.nodes
+    pos = len(nodes)
     seg.state = child
     seg.keys.append(key)
-    if arrays:
+    if arrays is not None:
         seg.inputs.extend(arrays)
     if in_ids is not None:
-        if seg.tape is None:
-            seg.tape, seg.first = top.tape, len(top.tape.entries)
-        elif seg.tape is not top.tape:
-            seg.tape = MIXED
+        tape = top.tape
+        if seg.tape is not tape:
+            if seg.tape is None:
+                seg.tape, seg.first = tape, len(tape.entries)
+            else:
+                seg.tape = MIXED
         seg.recorded += 1
     if len(avals) == 1 and not prim.multiple_results:
         out = LazyArray(avals[0], seg, pos, 0)
-        seg.nodes.append(Node(prim, tuple(node_args), params, [weakref.ref(out)]))
+        nodes.append((prim, tuple(node_args), params, (weakref.ref(out),)))
         return out
-    outs = [LazyArray(v, seg, pos, i) for i, v in enumerate(avals)]
-    seg.nodes.append(Node(prim, tuple(node_args), params, [weakref.ref(o) for o in outs]))
-    return tuple(outs)
+    outs = tuple(LazyArray(v, seg, pos, i) for i, v in enumerate(avals))
+    nodes.append((prim, tuple(node_args), params, tuple(weakref.ref(o) for o in outs)))
+    return outs
 
 
 _AVALS: dict[Any, Any] = {}  # (prim, argument avals and constants, params) -> output avals
@@ -325,7 +329,7 @@ def live_outputs(nodes: list[Node]) -> list[tuple[int, int, LazyArray]]:
     """(position, index, value) of every pending value something still references."""
     live = []
     for k, n in enumerate(nodes):
-        for i, ref in enumerate(n.outs):
+        for i, ref in enumerate(n[3]):
             o = ref()
             if o is not None and o.value is None:
                 live.append((k, i, o))
@@ -392,14 +396,14 @@ def forward_plan(nodes: list[Node]) -> list[tuple]:
     plan = []
     for n in nodes:
         spec = []
-        for a in n.args:
+        for a in n[1]:
             if type(a) is tuple:
                 spec.append(("n", a[0], a[1]))
             elif type(a) is ARRAY:
                 spec.append(("in",))
             else:
                 spec.append(("c", a))
-        plan.append((n.prim, tuple(spec), n.params))
+        plan.append((n[0], tuple(spec), n[2]))
     return plan
 
 
@@ -424,10 +428,10 @@ def replay_function(plan: list[tuple], wanted: tuple) -> Any:
 def _interpret(nodes: list[Node], live: list) -> None:
     """Run the nodes one by one, as the eager path would."""
     results: list[tuple] = []
-    for n in nodes:
-        args = [results[a[0]][a[1]] if type(a) is tuple else a for a in n.args]
-        out = n.prim.impl(*args, **n.params)
-        results.append(tuple(out) if n.prim.multiple_results else (out,))
+    for prim, node_args, params, _ in nodes:
+        args = [results[a[0]][a[1]] if type(a) is tuple else a for a in node_args]
+        out = prim.impl(*args, **params)
+        results.append(tuple(out) if prim.multiple_results else (out,))
     for k, i, o in live:
         o.value = results[k][i]
 

@@ -161,15 +161,23 @@ def nondifferentiable(name: str, impl: Callable[..., Any], multiple_results: boo
 def bind(prim: Primitive, args: tuple, params: dict) -> Any:
     """Apply ``prim`` to ``args``, recording on the innermost live level among them."""
     # The hot path of the library: plain loops, no generators (each costs a frame).
+    top = None  # the innermost live level among the arguments (top_trace, inlined)
     for a in args:
-        # Positional arguments are arrays: a list or tuple is NumPy's array-like, maybe holding tracers
-        # (tnp.mean([a, b])). It becomes one array (a tracer, stacked with differentiable ops) first.
-        if type(a) is list or type(a) is tuple:
+        ta = type(a)
+        if ta is Tracer:
+            t = a.trace
+            if top is None or t.level > top.level:
+                top = t
+        elif ta is list or ta is tuple:
+            # Positional arguments are arrays: a list or tuple is NumPy's array-like, maybe holding
+            # tracers (tnp.mean([a, b])). It becomes one array (a tracer, stacked with differentiable
+            # ops) first.
             args = tuple(as_jax(v) if type(v) in SEQUENCES else v for v in args)
+            top = top_trace(args)
             break
     if capture.active:  # inside a loop body: captured tracers stand for the loop's inputs
         args = capture.substitute(args)
-    top = top_trace(args)
+        top = top_trace(args)
     if top is None:
         return _apply(prim, args, params)
     if not prim.differentiable:
@@ -193,7 +201,17 @@ def bind(prim: Primitive, args: tuple, params: dict) -> Any:
         vals.append(v)
     vals = tuple(vals)
     in_ids = tuple(in_ids)
-    out = bind(prim, vals, params) if nested else _apply(prim, vals, params, top, in_ids)
+    if nested:
+        out = bind(prim, vals, params)
+    else:
+        out = NotImplemented
+        if _defer is not None:  # lazy segments: record without running (vals hold no NumPy array)
+            try:
+                out = _defer(prim, vals, params, top, in_ids)
+            except (TypeError, ValueError, IndexError) as e:
+                raise op_error(prim, vals, params, e) from e
+        if out is NotImplemented:
+            out = _apply(prim, vals, params, run_now=True)
 
     if prim.save_args:
         saved = vals
@@ -237,8 +255,9 @@ def concrete_tree(tree: Any) -> Any:
     return jax.tree_util.tree_map(_concrete, tree)
 
 
-def _apply(prim: Primitive, args: tuple, params: dict, top: Any = None, in_ids: tuple | None = None) -> Any:
-    """``prim.impl`` on values that hold no tracer of any level."""
+def _apply(prim: Primitive, args: tuple, params: dict, run_now: bool = False) -> Any:
+    """``prim.impl`` on values that hold no tracer of any level (deferred where lazy segments say so,
+    unless ``run_now``)."""
     for a in args:
         if type(a) is np.ndarray:
             # Some jax.numpy functions (reshape, indexing, clip) hand NumPy inputs back as NumPy,
@@ -246,12 +265,13 @@ def _apply(prim: Primitive, args: tuple, params: dict, top: Any = None, in_ids: 
             args = tuple(jnp.asarray(a.copy()) if type(a) is np.ndarray else a for a in args)  # copy: see bind
             break
     if _defer is not None:
-        try:
-            out = _defer(prim, args, params, top, in_ids)
-        except (TypeError, ValueError, IndexError) as e:
-            raise op_error(prim, args, params, e) from e
-        if out is not NotImplemented:
-            return out
+        if not run_now:
+            try:
+                out = _defer(prim, args, params, None, None)
+            except (TypeError, ValueError, IndexError) as e:
+                raise op_error(prim, args, params, e) from e
+            if out is not NotImplemented:
+                return out
         lt = _lazy_type
         args = tuple(a.force() if type(a) is lt else a for a in args)  # run now: pending inputs first
     try:

@@ -14,13 +14,15 @@ import numpy as np
 
 import tapegrad.numpy as tnp
 from tapegrad.accel.lazy import LazyArray
-from tapegrad.core.primitive import Primitive
+from tapegrad.core.primitive import Primitive, bind
 from tapegrad.core.tracer import Tracer
 from tapegrad.numpy.bitwise import and_p, not_p, or_p, xor_p
 from tapegrad.rules.indexing import IndexUpdateHelper
 
 
 def _swap(f):
+    if isinstance(f, Primitive):
+        return lambda self, other: bind(f, (other, self), {})
     return lambda self, other: f(other, self)
 
 
@@ -189,8 +191,9 @@ def iter_0d(self):
 
 def _as_method(fn):
     # Primitives are callable objects, not functions: they would not receive `self`.
+    # Binding directly skips Primitive.__call__'s frame: operators are the hottest calls of all.
     if isinstance(fn, Primitive):
-        return lambda self, *args: fn(self, *args)
+        return lambda self, *args: bind(fn, (self, *args), {})
     return fn
 
 

@@ -17,6 +17,8 @@ from tapegrad.core.foreign import is_foreign, owned_array
 from tapegrad.core.primitive import INEXACT
 from tapegrad.core.tracer import Trace, Tracer
 
+_ARRAY = type(jnp.zeros(()))
+
 
 def check_callable(fun: Any, who: str) -> None:
     if not callable(fun):
@@ -48,7 +50,7 @@ def normalize_argnums(argnums: int | Sequence[int], nargs: int, who: str) -> tup
 
 def as_input(x: Any, who: str, where: str) -> Any:
     """A differentiable input leaf as a float array (or an outer level's tracer)."""
-    if type(x) is Tracer:
+    if type(x) is Tracer or type(x) is _ARRAY:  # a JAX array is already what the tape holds
         dtype = x.dtype
     else:
         if x is None or isinstance(x, (str, bytes)) or callable(x):

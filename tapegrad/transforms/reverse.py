@@ -205,7 +205,7 @@ def _value_and_grad(fun: Callable, argnums: int | Sequence[int], has_aux: bool, 
                     if jnp.issubdtype(value.dtype, jnp.complexfloating) else "")
             raise TypeError(f"tg.{who}: the function's output has dtype {np.dtype(value.dtype).name}; grad "
                             f"needs a real floating-point output.{hint}")
-        grads = traced.pull_back([jnp.ones(np.shape(value), value.dtype)], consume=True, pytorch=not holomorphic)
+        grads = traced.pull_back([_ones(np.shape(value), value.dtype)], consume=True, pytorch=not holomorphic)
         grads = grads[0] if isinstance(argnums, (int, np.integer)) else tuple(grads)
         value = traced.outputs()
         return ((value, traced.aux), grads) if has_aux else (value, grads)
@@ -238,6 +238,22 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
         return (g, value[1]) if has_aux else g
 
     return grad_fun
+
+
+_SEEDS: dict[tuple, Any] = {}
+_ARRAY = type(jnp.zeros(()))
+
+
+def _ones(shape: tuple, dtype: Any) -> Any:
+    """The seed of a gradient: ones of the output's shape (cached: arrays are immutable, and a
+    dispatch of jnp.ones costs as much as a small program)."""
+    key = (tuple(shape), np.dtype(dtype))
+    seed = _SEEDS.get(key)
+    if seed is None:
+        seed = jnp.ones(shape, dtype)
+        if len(_SEEDS) < 64 and type(seed) is _ARRAY:  # under jax.jit it is the trace's value: not kept
+            _SEEDS[key] = seed
+    return seed
 
 
 def _is_one_element(x: Any) -> bool:
