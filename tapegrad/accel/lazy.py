@@ -97,7 +97,15 @@ class LazyArray:
     def __repr__(self) -> str:
         return repr(self.force())
 
+    @property
+    def aval(self) -> Any:
+        """JAX's abstract value (shape, dtype, weak type): what jnp.result_type and friends read,
+        known without running anything."""
+        return jax.core.ShapedArray(self.shape, self.dtype, weak_type=self.weak_type)
+
     def __getattr__(self, name: str) -> Any:  # item, tolist, block_until_ready, devices, ...
+        if name.startswith("_"):  # a library probing for a protocol: not a read of the value
+            raise AttributeError(name)
         return getattr(self.force(), name)
 
     # Operators, indexing and the array methods are tnp's (attached by tapegrad.numpy.tracer_methods),

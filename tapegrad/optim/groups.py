@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import jax
 
-from tapegrad.optim import base
+from tapegrad.optim import base, compiled
 from tapegrad.optim.base import PyTree
 
 
@@ -146,7 +146,7 @@ def supports_groups(cls: type) -> type:
         return plain_init(self, params) if self.groups is None else init(self, params)
 
     def step_(self, params: PyTree, grads: PyTree, state):
-        return plain_step(self, params, grads, state) if self.groups is None else step(self, params, grads, state)
+        return compiled.run(plain_step if self.groups is None else step, self, params, grads, state)
 
     for new, old in ((init_, plain_init), (step_, plain_step)):
         new.__doc__, new.__name__, new.__qualname__ = old.__doc__, old.__name__, old.__qualname__
