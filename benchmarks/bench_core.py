@@ -33,6 +33,7 @@ from common import (  # noqa: E402
     save,
     torch_device,
     torch_sync,
+    with_lazy,
 )
 
 import tapegrad as tg  # noqa: E402
@@ -106,7 +107,8 @@ def bench_mlp(repeat: int) -> list:
     jax_eager = jax.value_and_grad(jnp_loss)
     jax_jit = jax.jit(jax.value_and_grad(jnp_loss))
     # The pairs whose ratios are targets are timed interleaved (see common.median_times).
-    eager = median_times({"tapegrad eager value_and_grad": lambda: tg_eager(params, x, y),
+    eager = median_times({"tapegrad eager value_and_grad (lazy)": with_lazy(True, lambda: tg_eager(params, x, y)),
+                          "tapegrad eager value_and_grad (lazy off)": with_lazy(False, lambda: tg_eager(params, x, y)),
                           "hand-written jax.numpy fwd+bwd (eager)": lambda: mlp_handwritten_grad(params, x, y)},
                          repeat)
     jitted = median_times({"jax.jit(tg.value_and_grad)": lambda: tg_jit(params, x, y),
@@ -127,6 +129,8 @@ def bench_mlp(repeat: int) -> list:
     if torch_rows and on_gpu():
         targets.append((torch_rows[0][0], 0.3))
     targets = print_targets(out, "jax.jit(tg.value_and_grad)", targets)
+    if torch_rows:  # issue 16: lazy eager <= 1.0x PyTorch eager
+        targets += print_targets(out, "tapegrad eager value_and_grad (lazy)", [(torch_rows[0][0], 1.0)])
     print_reference("jax.jit(jax.grad) 0.27 ms, PyTorch eager 1.28 ms, jax.grad eager 16 ms")
     return out, targets
 
@@ -173,10 +177,26 @@ def bench_chain(repeat: int) -> list:
     n = 300
     tg_g = tg.grad(lambda x: chain(tnp, x, n))
     check_close(tg_g(x), jax.grad(lambda x: chain(jnp, x, n))(x), rtol=1e-5, what="chain gradients")
+    check_close(with_lazy(True, lambda: tg_g(x))(), jax.grad(lambda x: chain(jnp, x, n))(x), rtol=1e-5,
+                what="lazy chain gradients")
     jax_jit = jax.jit(jax.grad(lambda x: chain(jnp, x, n)))
+    torch_fn = torch_chain_step(n)
+    timed = {"tapegrad eager grad, 300 ops (lazy)": with_lazy(True, lambda: tg_g(x)),
+             "tapegrad eager grad, 300 ops (lazy off)": with_lazy(False, lambda: tg_g(x)),
+             "jax.numpy forward alone, 300 ops": lambda: chain(jnp, x, n)}
+    if torch_fn is not None:  # timed interleaved with tapegrad: the issue-16 ratios are between these
+        timed[torch_fn[0]] = torch_fn[1]
+    try:
+        import autograd
+        import autograd.numpy as anp
+
+        xa = np.asarray(x)
+        ag = autograd.grad(lambda x: chain(anp, x, n))
+        timed["HIPS autograd grad, 300 ops"] = lambda: ag(xa)
+    except ImportError:
+        print("  (HIPS autograd not installed: its anchor is skipped)")
     rows = [
-        *median_times({"tapegrad eager grad, 300 ops": lambda: tg_g(x),
-                       "jax.numpy forward alone, 300 ops": lambda: chain(jnp, x, n)}, repeat).items(),
+        *median_times(timed, repeat).items(),
         ("jax.grad eager, 300 ops", median_time(lambda: jax.grad(lambda x: chain(jnp, x, n))(x), 5)),
         ("jax.jit(tg.grad), 300 ops", median_time(jax.jit(tg_g).__call__ and (lambda f=jax.jit(tg_g): f(x)),
                                                    repeat)),
@@ -184,27 +204,26 @@ def bench_chain(repeat: int) -> list:
     ]
     fwd = dict(rows)["jax.numpy forward alone, 300 ops"]
     rows.insert(2, ("2 x jax.numpy forward (anchor)", 2 * fwd))
-    rows += torch_chain(n, repeat)
-    try:
-        import autograd
-        import autograd.numpy as anp
-
-        xa = np.asarray(x)
-        ag = autograd.grad(lambda x: chain(anp, x, n))
-        rows.append(("HIPS autograd grad, 300 ops", median_time(lambda: ag(xa), repeat)))
-    except ImportError:
-        print("  (HIPS autograd not installed: its anchor is skipped)")
-    out = print_table("300-op elementwise chain on a 16-vector: gradient", rows, {
-        "2x jnp fwd": "2 x jax.numpy forward (anchor)", "jax.grad eager": "jax.grad eager, 300 ops"})
+    anchors = {"2x jnp fwd": "2 x jax.numpy forward (anchor)", "jax.grad eager": "jax.grad eager, 300 ops"}
+    if torch_fn is not None:
+        anchors["PyTorch"] = torch_fn[0]
+    out = print_table("300-op elementwise chain on a 16-vector: gradient", rows, anchors)
     print_reference("jnp forward eager 25 ms, PyTorch eager 10.5 ms")
-    return out
+    # Issue 16: lazy eager <= 1.0x PyTorch eager and <= HIPS autograd.
+    limits = [(torch_fn[0], 1.0)] if torch_fn is not None else []
+    if "HIPS autograd grad, 300 ops" in dict(rows):
+        limits.append(("HIPS autograd grad, 300 ops", 1.0))
+    targets = print_targets(out, "tapegrad eager grad, 300 ops (lazy)", limits)
+    return {"rows": out, "targets": targets}
 
 
-def torch_chain(n, repeat):
+def torch_chain_step(n):
+    """(label, one PyTorch gradient of the chain), or None without PyTorch."""
     try:
         import torch
     except ImportError:
-        return []
+        return None
+    torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
     dev = torch_device()
     xt = torch.linspace(0.0, 1.0, 16, device=dev, requires_grad=True)
 
@@ -217,7 +236,7 @@ def torch_chain(n, repeat):
         return g
 
     label = "PyTorch eager CUDA" if dev.startswith("cuda") else "PyTorch eager"
-    return [(f"{label}, 300 ops", median_time(step, repeat))]
+    return f"{label}, 300 ops", step
 
 
 def bench_scaling(repeat: int) -> list:

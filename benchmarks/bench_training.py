@@ -26,7 +26,6 @@ from common import (  # noqa: E402
     check_close,
     exit_on_failures,
     guarded,
-    median_time,
     median_times,
     on_gpu,
     print_reference,
@@ -36,6 +35,7 @@ from common import (  # noqa: E402
     save,
     torch_device,
     torch_sync,
+    with_lazy,
 )
 
 import tapegrad as tg  # noqa: E402
@@ -78,7 +78,8 @@ def jax_loss(kind, p, x, y):
     return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), y[:, None], axis=1))
 
 
-def torch_step(kind, params, x, y, repeat):
+def torch_step(kind, params, x, y):
+    """[(label, one PyTorch training step)], empty without PyTorch."""
     try:
         import torch
     except ImportError:
@@ -108,7 +109,7 @@ def torch_step(kind, params, x, y, repeat):
         torch_sync(dev)
         return loss
 
-    return [("PyTorch eager CUDA" if dev.startswith("cuda") else "PyTorch eager (CPU)", median_time(step, repeat))]
+    return [("PyTorch eager CUDA" if dev.startswith("cuda") else "PyTorch eager (CPU)", step)]
 
 
 # The issue's GPU figures (another machine): shown beside the tables when JAX runs on a GPU.
@@ -142,14 +143,16 @@ def bench(kind, model, repeat, batch=64):
     # Each row guarded (an op that XLA lacks on some device must not lose the other rows of a device
     # run); those that work are then timed interleaved, so their ratios see the same machine load.
     fns = {}
-    for name, fn in (("tapegrad eager step", lambda: tg_step(params, state, x, y)),
+    for name, fn in (("tapegrad eager step (lazy)", with_lazy(True, lambda: tg_step(params, state, x, y))),
+                     ("tapegrad eager step (lazy off)", with_lazy(False, lambda: tg_step(params, state, x, y))),
                      ("jax.jit(tapegrad step)", lambda: tg_jit(params, state, x, y)),
                      ("jax.jit(jax.grad) step", lambda: jax_jit(params, x, y))):
         if guarded(f"{kind}: {name}", lambda fn=fn: runs(fn), False):
             fns[name] = fn
+    torch_fns = guarded(f"{kind}: PyTorch", lambda: torch_step(kind, params, x, y), [])
+    fns.update(torch_fns)  # interleaved with tapegrad's rows: issue 16's ratio is between them
     rows = list(median_times(fns, repeat).items())
-    torch_rows = guarded(f"{kind}: PyTorch", lambda: torch_step(kind, params, x, y, repeat), [])
-    rows += torch_rows
+    torch_rows = [(name, dict(rows)[name]) for name, _ in torch_fns if name in dict(rows)]
     anchors = {"jax.jit(jax.grad)": "jax.jit(jax.grad) step"}
     if torch_rows:
         anchors["PyTorch eager"] = torch_rows[0][0]
@@ -160,6 +163,8 @@ def bench(kind, model, repeat, batch=64):
     if torch_rows:
         targets.append((torch_rows[0][0], 0.3 if on_gpu() else 1.0))
     targets = print_targets(out, "jax.jit(tapegrad step)", targets)
+    if torch_rows:  # issue 16: lazy eager <= 1.0x PyTorch eager (CPU or CUDA)
+        targets += print_targets(out, "tapegrad eager step (lazy)", [(torch_rows[0][0], 1.0)])
     if (kind, batch) in GPU_REFERENCE:
         print_reference(GPU_REFERENCE[kind, batch])
     return out, targets

@@ -86,6 +86,22 @@ def median_time(fn: Callable[[], Any], repeat: int = 30, warmup: int = 3, min_ti
     return statistics.median(times)
 
 
+def with_lazy(on: bool, fn: Callable[[], Any]) -> Callable[[], Any]:
+    """``fn`` run with tapegrad's lazy segments switched ``on`` or off (the setting restored after), so
+    both modes can be timed interleaved in one process (issue 16)."""
+    import tapegrad as tg
+
+    def run() -> Any:
+        before = tg.config.read("lazy")
+        tg.config.update("lazy", on)
+        try:
+            return block(fn())
+        finally:
+            tg.config.update("lazy", before)
+
+    return run
+
+
 def on_gpu() -> bool:
     """Whether JAX runs on a GPU (its default device)."""
     return jax.devices()[0].platform == "gpu"

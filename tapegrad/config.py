@@ -1,21 +1,21 @@
 """``tg.config``: the library's switches, read and set by name (as ``jax.config``).
 
-* ``"lazy"`` (default off; ``TAPEGRAD_LAZY=1`` turns it on at import): eager transforms record their
-  primitives as pending and run each segment of them as one compiled program when a value is read
-  (:mod:`tapegrad.accel.lazy`). Off, every primitive runs as it is recorded. It is off by default
-  because, measured, it does not yet pay: a training loop whose steps repeat a segment runs about
-  2x slower than with the compiled backward sweeps alone (benchmarks/RESULTS.md, "lazy segments").
-* ``"accel"`` (default on): compiled VJP rules and whole compiled backward sweeps for the eager path
-  that is not lazy (:mod:`tapegrad.accel`).
+* ``"lazy"`` (default on; ``TAPEGRAD_LAZY=0`` turns it off at import): eager transforms record their
+  primitives as pending, a gradient whose forward is still pending runs forward and backward as one
+  compiled program, any other read runs the pending segment (:mod:`tapegrad.accel.lazy`), and an
+  optimizer step on concrete arrays is one compiled call (:mod:`tapegrad.optim.compiled`). Off,
+  every primitive runs as it is recorded (benchmarks/RESULTS.md, "Lazy segments", has both).
+* ``"accel"`` (default on): compiled VJP rules and whole compiled backward sweeps, for the eager
+  sweeps that are not fused with their forward (:mod:`tapegrad.accel`).
 
 Neither changes a number beyond float rounding where XLA fuses differently (see
 docs/guide/performance.md).
 
 Example:
     >>> import tapegrad as tg
-    >>> tg.config.update("lazy", True); tg.config.read("lazy")
-    True
-    >>> tg.config.update("lazy", False)
+    >>> tg.config.update("lazy", False); tg.config.read("lazy")
+    False
+    >>> tg.config.update("lazy", True)
 """
 from __future__ import annotations
 
@@ -52,4 +52,4 @@ def read(name: str) -> bool:
 
 
 update("accel", True)
-update("lazy", os.environ.get("TAPEGRAD_LAZY", "0").strip().lower() not in ("0", "false", "no", "off", ""))
+update("lazy", os.environ.get("TAPEGRAD_LAZY", "1").strip().lower() not in ("0", "false", "no", "off", ""))

@@ -18,6 +18,18 @@ from tapegrad.accel import compiled_sweep, fused_rules, policy
 from tapegrad.core.primitive import Primitive
 
 
+@pytest.fixture(autouse=True)
+def step_by_step():
+    """These are the sweeps of the step-by-step eager path: lazy segments (the default) fuse a whole
+    gradient's backward with its forward instead (tests/test_lazy.py tests that program's key)."""
+    before = tg.config.read("lazy")
+    tg.config.update("lazy", False)
+    try:
+        yield
+    finally:
+        tg.config.update("lazy", before)
+
+
 @contextlib.contextmanager
 def compiling(sweeps: bool = True, rules: bool = True):
     """Every keyable structure compiled at first sight (sweeps and/or rules), from a clean cache."""

@@ -36,6 +36,7 @@ from tapegrad.accel import errors
 from tapegrad.accel.key import ARRAY, Unkeyable, const_key, family, params_key
 from tapegrad.accel.policy import NEVER, Family, Policy, Slot, now
 from tapegrad.core import debug
+from tapegrad.core.source import format_where, user_frame
 from tapegrad.core.tracer import trace_stack
 
 # A segment longer than this runs before recording more: a Python loop of 10**6 ops with no read
@@ -147,7 +148,7 @@ class Segment:
     segment holds its whole tape (:mod:`tapegrad.accel.lazy_grad`).
     """
 
-    __slots__ = ("nodes", "keys", "inputs", "state", "new_ops", "tape", "first", "recorded", "lock")
+    __slots__ = ("nodes", "keys", "inputs", "state", "new_ops", "tape", "first", "recorded", "mark", "lock")
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -162,10 +163,14 @@ class Segment:
         self.tape: Any = None
         self.first = 0
         self.recorded = 0
+        self.mark: list | None = None  # this segment's mark on its tape (Tape.segments)
 
-    def take(self) -> tuple:
-        """Hand over the pending work and start empty: (nodes, inputs, state, keys, new_ops)."""
+    def take(self, how: str) -> tuple:
+        """Hand over the pending work and start empty: (nodes, inputs, state, keys, new_ops).
+        ``how`` says what ran it, for the tape's listing."""
         with self.lock:
+            if self.mark is not None:
+                self.mark[1], self.mark[2] = self.recorded, how
             taken = (self.nodes, self.inputs, self.state, self.keys, self.new_ops)
             self.reset()
             return taken
@@ -173,7 +178,11 @@ class Segment:
     def run(self) -> None:
         """Compute every live lazy value of this segment (compiled as one program where that pays)."""
         with self.lock:
-            nodes, inputs, state, keys, new_ops = self.take()
+            how = ""
+            if self.mark is not None:  # what read a value: the listing says where each segment ended
+                where = user_frame(2)
+                how = f"when a value was read at {format_where(where)}" if where else "when a value was read"
+            nodes, inputs, state, keys, new_ops = self.take(how)
             if nodes:
                 _execute(nodes, inputs, state, keys, new_ops)
 
@@ -248,17 +257,18 @@ def defer(prim: Any, args: tuple, params: dict, top: Any, in_ids: tuple | None) 
             node_args.append(a)
     if in_ids is None and not pending:
         return NotImplemented
+    nodes = seg.nodes
+    state = seg.state if nodes else _root  # a segment starts at the root of today's trie (see clear)
     try:
         key = (prim, tuple(argkeys), params_key(params) if params else (), in_ids)
-        child = seg.state.children.get(key)
+        child = state.children.get(key)
     except (Unkeyable, TypeError):  # an unkeyable or unhashable param
         return NotImplemented
     if child is None:
-        child = _step(seg.state, key, prim, args, params, seg)
+        child = _step(state, key, prim, args, params, seg)
     avals = child.avals
     if avals is NotImplemented:
         return NotImplemented
-    nodes = seg.nodes
     pos = len(nodes)
     seg.state = child
     seg.keys.append(key)
@@ -269,6 +279,8 @@ def defer(prim: Any, args: tuple, params: dict, top: Any, in_ids: tuple | None) 
         if seg.tape is not tape:
             if seg.tape is None:
                 seg.tape, seg.first = tape, len(tape.entries)
+                seg.mark = [seg.first, 0, "pending"]
+                tape.segments.append(seg.mark)
             else:
                 seg.tape = MIXED
         seg.recorded += 1

@@ -32,7 +32,8 @@ from tapegrad.core.backward import sweep
 from tapegrad.core.tape import Entry, Tape
 
 Sweep = Callable[[list, dict, bool], dict]
-POLICY = Policy(base=0.1, per_unit=2e-3, slots=128, families=128)
+# Measured on a 2-core CPU (jax 0.10): ~0.09 s for a 91-op chain's program (91 nodes, 91 entries).
+POLICY = Policy(base=0.05, per_unit=5e-4, slots=128, families=128)
 
 
 class FusedSlot(Slot):
@@ -131,7 +132,7 @@ def _function(plan: tuple, wanted: tuple) -> Callable[..., tuple]:
 def _run(slot: FusedSlot, seg: lazy.Segment, tape: Tape, seeds: dict) -> dict:
     """One call of the fused program. The tape is consumed: its residuals are never materialised."""
     plan = slot.plan
-    nodes, inputs, _, _, _ = seg.take()
+    nodes, inputs, _, _, _ = seg.take("with the backward sweep, as one program")
     tape.entries.clear()
     live = lazy.live_outputs(nodes)
     wanted = tuple((k, i) for k, i, _ in live)

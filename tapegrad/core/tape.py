@@ -112,12 +112,15 @@ class Tape:
         2
     """
 
-    __slots__ = ("entries", "inputs", "outputs", "__weakref__")
+    __slots__ = ("entries", "inputs", "outputs", "segments", "__weakref__")
 
     def __init__(self) -> None:
         self.entries: list[Entry | None] = []
         self.inputs: list[tuple[int, str | None, Any]] = []  # (id, name, aval)
         self.outputs: list[tuple[int | None, str | None, Any]] = []
+        # Lazy segments (tapegrad.accel.lazy) mark where their entries start, how many they hold and
+        # what ran them, as [first entry, count, how]: the listing shows them; nothing else reads them.
+        self.segments: list[list] = []
 
     def __len__(self) -> int:
         return len(self.entries)

@@ -246,7 +246,21 @@ def format_tape(tape: Any, detail: str = "functions") -> str:
         lines.append(f"{b.ljust(column)}  # {w}" if w else b)
     if tape.outputs:
         lines.append("  " + format_outputs(tape))
+    lines += segment_lines(tape)
     return "\n".join(lines)
+
+
+def segment_lines(tape: Any) -> list[str]:
+    """Where lazy segments (``tg.config.update("lazy", True)``) split the tape, and what ran each:
+    ``lazy segment: entries 0-7 (8), ran when a value was read at model.py:63``."""
+    lines = []
+    for first, count, how in getattr(tape, "segments", ()):
+        if how == "pending":  # still recording, or never read: it holds the tape's entries from `first` on
+            count = len(tape.entries) - first
+        last = f"-{first + count - 1}" if count > 1 else ""
+        lines.append(f"  lazy segment: entries {first}{last} ({count}), "
+                     + ("not run yet" if how == "pending" else f"ran {how}"))
+    return lines
 
 
 def _any_scope(entries: Any) -> bool:
