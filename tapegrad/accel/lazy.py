@@ -341,7 +341,7 @@ def _abstract_eval(prim: Any, args: tuple, params: dict) -> Any:
 
 # A whole segment's host cost, interpreted, is one dispatch per node plus, for ops JAX has not yet
 # compiled for these shapes, a compile each; compiled, one compile of the program.
-POLICY = Policy(base=0.05, per_unit=1e-3, slots=256, families=256)
+POLICY = Policy(base=0.05, per_unit=5e-4, slots=256, families=256, repeat=20)
 OP_COMPILE = 0.02  # seconds JAX takes to compile one small op for new shapes (2-core CPU, jax 0.10)
 
 

@@ -22,7 +22,11 @@ compiled when
 
 The second rule bounds the waste on a structure that stops recurring right after it was
 compiled to ``1 + 1/BETA`` times what interpreting it cost; the first one makes new shapes of
-a known loop cost one compile instead of one per op. Costs are wall-clock seconds of the host
+a known loop cost one compile instead of one per op. A policy may add a third (``repeat``, used
+by lazy segments, whose interpreted calls are the slowest of all): a structure seen before is
+compiled as soon as its compile costs less than ``repeat`` interpreted calls of it, since a
+structure that comes back once usually comes back many times (a training loop's second step);
+the waste is then bounded by ``repeat`` calls per structure that recurs exactly once. Costs are wall-clock seconds of the host
 work (tracing, compiling, dispatching), the part compilation changes.
 """
 from __future__ import annotations
@@ -88,9 +92,10 @@ class Policy:
     rule), refined by every measured compile.
     """
 
-    def __init__(self, base: float, per_unit: float, slots: int, families: int) -> None:
+    def __init__(self, base: float, per_unit: float, slots: int, families: int, repeat: float = 0.0) -> None:
         self.base = base
         self.per_unit = per_unit
+        self.repeat = repeat
         self.slots = Bounded(slots)
         self.families = Bounded(families)
 
@@ -103,7 +108,7 @@ class Policy:
         cost = self.compile_estimate(fam, units)
         if slot.hits == 0:
             return fam.first_visit is not None and fam.first_visit >= cost
-        return slot.spent >= BETA * cost
+        return slot.spent >= BETA * cost or cost <= self.repeat * slot.spent / slot.hits
 
     def interpreted(self, slot: Slot, fam: Family, seconds: float) -> None:
         if slot.hits == 0:
