@@ -250,7 +250,10 @@ def test_ten_thousand_op_tape_of_calls_draws_fast():
     print(f"\n12,000-op tape of 2,000 tnp.var calls: dot source {grouped * 1e3:.0f} ms grouped (4,000 nodes), "
           f"{primitives * 1e3:.0f} ms as primitives; listing {listing * 1e3:.0f} ms")
     assert len(of_kind(src, "op")) == 4000 and len(of_kind(flat, "op")) == 12_000
-    assert len(text.splitlines()) == 1 + 1 + 4000 + 1
+    lines = text.splitlines()
+    segments = [line for line in lines if line.startswith("  lazy segment: ")]  # 1,024 ops each, when lazy
+    assert len(lines) - len(segments) == 1 + 1 + 4000 + 1
+    assert len(segments) in (0, -(-12_000 // 1024))
     assert grouped < 5.0 and listing < 5.0  # a few hundred ms here; generous for a loaded CI machine
 
 

@@ -63,9 +63,10 @@ class LazyArray:
     def size(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64))
 
-    def force(self) -> Any:
+    def force(self, why: str | None = None) -> Any:
+        """The array (running the segment if pending); ``why`` names the reason in the tape's listing."""
         if self.value is None:
-            self.seg.run()
+            self.seg.run(why)
             if self.value is None:  # pragma: no cover - a referenced value is live when its segment runs
                 raise RuntimeError("tapegrad lazy: a pending value was lost before its segment ran")
         return self.value
@@ -143,9 +144,9 @@ Node = tuple
 class Segment:
     """The pending nodes of one thread, in recording order, and the structure they have reached.
 
-    ``tape``/``first``/``recorded`` say which tape's entries the nodes recorded (``MIXED`` for more
-    than one), from which entry on, and how many: a gradient fuses forward and backward only when the
-    segment holds its whole tape (:mod:`tapegrad.accel.lazy_grad`).
+    ``tape``/``first``/``recorded`` say which tape's entries the nodes recorded (one tape: another
+    tape's first entry runs the segment), from which entry on, and how many: a gradient fuses forward
+    and backward only when the segment holds its whole tape (:mod:`tapegrad.accel.lazy_grad`).
     """
 
     __slots__ = ("nodes", "keys", "inputs", "state", "new_ops", "tape", "first", "recorded", "mark", "lock")
@@ -175,19 +176,18 @@ class Segment:
             self.reset()
             return taken
 
-    def run(self) -> None:
-        """Compute every live lazy value of this segment (compiled as one program where that pays)."""
+    def run(self, how: str | None = None) -> None:
+        """Compute every live lazy value of this segment (compiled as one program where that pays).
+        ``how``: what ran it, for the tape's listing (default: a value was read, at the user's line)."""
         with self.lock:
-            how = ""
-            if self.mark is not None:  # what read a value: the listing says where each segment ended
+            if how is None and self.mark is not None:  # the listing says where each segment ended
                 where = user_frame(2)
                 how = f"when a value was read at {format_where(where)}" if where else "when a value was read"
-            nodes, inputs, state, keys, new_ops = self.take(how)
+            nodes, inputs, state, keys, new_ops = self.take(how or "")
             if nodes:
                 _execute(nodes, inputs, state, keys, new_ops)
 
 
-MIXED = object()
 _local = threading.local()
 
 
@@ -219,7 +219,11 @@ def defer(prim: Any, args: tuple, params: dict, top: Any, in_ids: tuple | None) 
     except AttributeError:
         seg = segment()
     if len(seg.nodes) >= MAX_PENDING:
-        seg.run()
+        seg.run(f"at the bound of {MAX_PENDING} pending ops")
+    elif in_ids is not None and seg.tape is not None and seg.tape is not top.tape:
+        # Another tape's pending work (a tape nobody read): run it, so that each segment holds one
+        # tape and a gradient's forward can be fused with its backward.
+        seg.run("when another tape began recording")
     node_args = []
     argkeys = []
     arrays = None
@@ -276,13 +280,10 @@ def defer(prim: Any, args: tuple, params: dict, top: Any, in_ids: tuple | None) 
         seg.inputs.extend(arrays)
     if in_ids is not None:
         tape = top.tape
-        if seg.tape is not tape:
-            if seg.tape is None:
-                seg.tape, seg.first = tape, len(tape.entries)
-                seg.mark = [seg.first, 0, "pending"]
-                tape.segments.append(seg.mark)
-            else:
-                seg.tape = MIXED
+        if seg.tape is None:
+            seg.tape, seg.first = tape, len(tape.entries)
+            seg.mark = [seg.first, 0, "pending"]
+            tape.segments.append(seg.mark)
         seg.recorded += 1
     if len(avals) == 1 and not prim.multiple_results:
         out = LazyArray(avals[0], seg, pos, 0)

@@ -26,8 +26,8 @@ a known loop cost one compile instead of one per op. A policy may add a third (`
 by lazy segments, whose interpreted calls are the slowest of all): a structure seen before is
 compiled as soon as its compile costs less than ``repeat`` interpreted calls of it, since a
 structure that comes back once usually comes back many times (a training loop's second step);
-the waste is then bounded by ``repeat`` calls per structure that recurs exactly once. Costs are wall-clock seconds of the host
-work (tracing, compiling, dispatching), the part compilation changes.
+the waste is then bounded by ``repeat`` calls per structure that recurs exactly once. Costs are
+wall-clock seconds of the host work (tracing, compiling, dispatching), the part compilation changes.
 """
 from __future__ import annotations
 

@@ -32,7 +32,12 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-_local = threading.local()
+
+class _Names(threading.local):
+    names: tuple = ()  # a class default: reading a missing thread-local attribute raises (slowly) inside getattr
+
+
+_local = _Names()
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,12 +66,12 @@ _EMPTY: tuple[Scope, ...] = ()
 
 def current() -> tuple[Scope, ...]:
     """The names open on this thread, outermost first."""
-    return getattr(_local, "names", _EMPTY)
+    return _local.names
 
 
 def enter(name: Scope) -> tuple[Scope, ...]:
     """Push ``name``; returns the stack to hand back to :func:`restore` (in a ``finally``)."""
-    saved = getattr(_local, "names", _EMPTY)
+    saved = _local.names
     _local.names = saved + (name,)
     return saved
 
@@ -123,7 +128,7 @@ def scoped(name: str) -> Callable[[F], F]:
     def wrap(fun: F) -> F:
         @functools.wraps(fun)
         def inner(*args: Any, **kwargs: Any) -> Any:
-            saved = getattr(_local, "names", _EMPTY)
+            saved = _local.names
             _local.names = saved + (Scope(name),)
             try:
                 return fun(*args, **kwargs)

@@ -91,7 +91,7 @@ class custom_vjp:
         saved = tuple(Aval(tuple(v.shape), v.dtype) if hasattr(v, "shape") else v for v in vals)
         params = {"bwd": self.bwd, "residuals": residuals, "in_tree": in_tree, "out_tree": out_tree,
                   "name": self.__name__}
-        results = record(top, self.prim, in_ids, saved, tuple(out_leaves), params)
+        results = record(top, self.prim, in_ids, saved, tuple(out_leaves), params, depth=3)
         return tree_unflatten(out_tree, list(results))
 
 

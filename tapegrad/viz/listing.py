@@ -251,12 +251,18 @@ def format_tape(tape: Any, detail: str = "functions") -> str:
 
 
 def segment_lines(tape: Any) -> list[str]:
-    """Where lazy segments (``tg.config.update("lazy", True)``) split the tape, and what ran each:
-    ``lazy segment: entries 0-7 (8), ran when a value was read at model.py:63``."""
-    lines = []
+    """Where lazy segments split the tape, and what ran each:
+    ``lazy segment: entries 0-7 (8), ran when a value was read at model.py:63``. Nothing when one
+    segment holds the whole tape (no boundary to show: the usual case)."""
+    segments = []
     for first, count, how in getattr(tape, "segments", ()):
         if how == "pending":  # still recording, or never read: it holds the tape's entries from `first` on
             count = len(tape.entries) - first
+        segments.append((first, count, how))
+    if len(segments) == 1 and segments[0][:2] == (0, len(tape.entries)):
+        return []
+    lines = []
+    for first, count, how in segments:
         last = f"-{first + count - 1}" if count > 1 else ""
         lines.append(f"  lazy segment: entries {first}{last} ({count}), "
                      + ("not run yet" if how == "pending" else f"ran {how}"))
