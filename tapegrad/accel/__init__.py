@@ -1,9 +1,11 @@
 """Speed beside the algorithm: compiled rules, compiled sweeps, jitted dispatch and lazy segments.
 
-Nothing here changes a number; it changes how many XLA dispatches and compiles a backward pass
-costs. It plugs into the core through one hook (:func:`tapegrad.core.backward.set_accelerator`),
-with one structure key (:mod:`tapegrad.accel.key`) and one compile policy
-(:mod:`tapegrad.accel.policy`) for both kinds of compiled program. :func:`enable` switches it:
+Nothing here changes a number beyond float rounding where XLA fuses differently; it changes how many
+XLA dispatches and compiles a step costs. It plugs into the core through two hooks: the backward
+sweep's (:func:`tapegrad.core.backward.set_accelerator`, switched by :func:`enable`) and the forward
+primitives' deferral (:func:`tapegrad.core.primitive.set_deferral`, lazy segments, switched by
+``tg.config.update("lazy", ...)``), with one structure key (:mod:`tapegrad.accel.key`) and one
+compile policy (:mod:`tapegrad.accel.policy`) for every kind of compiled program:
 
     >>> import tapegrad.accel as accel
     >>> accel.enable(False); accel.enable(True)
