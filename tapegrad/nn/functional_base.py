@@ -223,8 +223,8 @@ def softmax(input: Array, dim: int | None = None, _stacklevel: int = 3, dtype: A
 
 # ---- losses ----------------------------------------------------------------------------
 
-def _class_targets(input: Array, target: Array, ignore_index: int, op: str) -> tuple[int, Array]:
-    """Check integer class targets against ``input`` ((C,), (N, C) or (N, C, d...)); return (C, valid)."""
+def _class_targets(input: Array, target: Array, ignore_index: int, op: str) -> int:
+    """Check integer class targets against ``input`` ((C,), (N, C) or (N, C, d...)); return C."""
     nd = tnp.ndim(input)
     if nd == 0:
         raise ValueError(f"{op}: input must have a class dimension, got {_describe(input)}")
@@ -242,7 +242,7 @@ def _class_targets(input: Array, target: Array, ignore_index: int, op: str) -> t
         if bad.size:
             raise IndexError(f"{op}: target {int(bad.flat[0])} is out of bounds for {c} classes "
                              f"(input {_describe(input)})")
-    return c, as_jax(target) != ignore_index  # an array even for a Python int target
+    return c
 
 
 def _class_mask(target: Array, c: int, nd: int) -> Array:
@@ -290,7 +290,7 @@ def _class_coefficients(target: Array, weight: Array | None, *, c: int, nd: int,
 def _nll(logp: Array, target: Array, weight: Array | None, ignore_index: int, reduction: str,
          label_smoothing: float, op: str) -> Array:
     nd = tnp.ndim(logp)
-    c, valid = _class_targets(logp, target, ignore_index, op)
+    c = _class_targets(logp, target, ignore_index, op)
     cax = 1 if nd >= 2 else 0
     wc = _per_class(weight, nd, c, op)  # checks the shape before the gather, which would clamp
     if type(weight) is not Tracer and _is_float(logp):
@@ -300,6 +300,7 @@ def _nll(logp: Array, target: Array, weight: Array | None, ignore_index: int, re
                                    label_smoothing=float(label_smoothing), dtype=np.dtype(tnp.result_type(logp)))
         return _act.weighted_sum_p(logp, coef, axis=None if reduction != "none" else (cax,))
     # A differentiated weight: the same loss composed from tnp ops, so the gradient reaches the weight.
+    valid = as_jax(target) != ignore_index  # an array even for a Python int target
     # `where`, not a one-hot product: -inf log-probabilities of other classes must not become NaN.
     picked = tnp.sum(tnp.where(_class_mask(target, c, nd), logp, 0), axis=cax)
     if weight is None:
