@@ -197,12 +197,13 @@ def test_optimizer_step_is_compiled_and_equal_to_eager(lazy_on):
     rng = np.random.default_rng(0)
     params = {"w": jnp.asarray(rng.normal(size=(4, 3)), jnp.float32), "b": jnp.zeros(3, jnp.float32)}
     grads = jax.tree_util.tree_map(lambda p: p * 0.5 + 0.1, params)
-    for opt in (optim.SGD(lr=0.1, momentum=0.9, nesterov=True), optim.Adam(lr=1e-2, weight_decay=0.1)):
+    for opt in (optim.SGD(lr=0.1, momentum=0.9, nesterov=True), optim.Adam(lr=1e-2, weight_decay=0.1),
+                optim.AdamW(lr=1e-2, groups={"b": {"weight_decay": 0.0}})):  # a dict: keyed by identity
         compiled.clear()
         state = opt.init(params)
         p1, s1 = opt.step(params, grads, state)
         p1, s1 = opt.step(p1, grads, s1)
-        assert opt in compiled._PROGRAMS and compiled._PROGRAMS[opt] is not compiled._NEVER
+        assert compiled._PROGRAMS[compiled._key(opt)][1] is not compiled._NEVER
         tg.config.update("lazy", False)
         p2, s2 = opt.step(params, grads, state)
         p2, s2 = opt.step(p2, grads, s2)
@@ -244,3 +245,30 @@ def test_the_program_key_sees_zero_signs_weak_types_and_shapes(lazy_on):
             np.testing.assert_array_equal(v1, v2)
             np.testing.assert_array_equal(np.signbit(g1), np.signbit(g2))
             np.testing.assert_allclose(g1, g2, rtol=1e-6)
+
+
+def test_index_arrays_are_inputs_of_the_program_not_constants(lazy_on):
+    """An embedding lookup (x[idx] with an integer array) recurs with new indices every step: the
+    compiled program must read them, not bake the first step's in."""
+    from tapegrad.accel import policy
+
+    w = jnp.asarray(np.random.default_rng(0).normal(size=(10, 4)))
+
+    def loss(w, idx):
+        return tnp.sum(tnp.tanh(w[idx]) * tnp.arange(4.0)) + tnp.sum(tnp.take_along_axis(w[:6], idx[:, None], axis=1))
+
+    saved = policy.Policy.should_compile
+    policy.Policy.should_compile = lambda self, slot, fam, units: True
+    tg.accel.clear()
+    try:
+        rng = np.random.default_rng(1)
+        batches = [jnp.asarray(rng.integers(0, 4, 6)) for _ in range(4)]
+        got = [tg.value_and_grad(loss)(w, i) for i in batches]
+        tg.config.update("lazy", False)
+        want = [tg.value_and_grad(loss)(w, i) for i in batches]
+    finally:
+        policy.Policy.should_compile = saved
+        tg.accel.clear()
+    for (v1, g1), (v2, g2) in zip(got, want):
+        np.testing.assert_allclose(v1, v2, rtol=1e-12)
+        np.testing.assert_allclose(g1, g2, rtol=1e-12, atol=1e-15)

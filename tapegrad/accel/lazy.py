@@ -263,8 +263,16 @@ def defer(prim: Any, args: tuple, params: dict, top: Any, in_ids: tuple | None) 
         return NotImplemented
     nodes = seg.nodes
     state = seg.state if nodes else _root  # a segment starts at the root of today's trie (see clear)
+    param_arrays = None
     try:
-        key = (prim, tuple(argkeys), params_key(params) if params else (), in_ids)
+        if params:
+            try:
+                pkey = params_key(params)
+            except Unkeyable:  # an index array among the params (x[idx], an embedding): an input
+                pkey, param_arrays = split_array_params(params)
+        else:
+            pkey = ()
+        key = (prim, tuple(argkeys), pkey, in_ids)
         child = state.children.get(key)
     except (Unkeyable, TypeError):  # an unkeyable or unhashable param
         return NotImplemented
@@ -278,6 +286,8 @@ def defer(prim: Any, args: tuple, params: dict, top: Any, in_ids: tuple | None) 
     seg.keys.append(key)
     if arrays is not None:
         seg.inputs.extend(arrays)
+    if param_arrays is not None:
+        seg.inputs.extend(param_arrays)
     if in_ids is not None:
         tape = top.tape
         if seg.tape is None:
@@ -292,6 +302,68 @@ def defer(prim: Any, args: tuple, params: dict, top: Any, in_ids: tuple | None) 
     outs = tuple(LazyArray(v, seg, pos, i) for i, v in enumerate(avals))
     nodes.append((prim, tuple(node_args), params, tuple(weakref.ref(o) for o in outs)))
     return outs
+
+
+IN = ("in",)  # the next concrete input, in a step's argument spec (forward_plan)
+
+
+class Input(tuple):
+    """A placeholder for a program input among a step's params (an index array), in a template
+    (:func:`params_template`); its own type, so no tuple-valued param is ever mistaken for one."""
+
+
+def split_array_params(params: dict) -> tuple[tuple, list]:
+    """The key of ``params`` whose concrete arrays (alone, or in a tuple: an index) are inputs of the
+    program, keyed by shape, dtype and weak type like any argument; and those arrays, in key order.
+    Raises :class:`Unkeyable` for anything else the key cannot describe."""
+    key = []
+    arrays = []
+    for name, v in sorted(params.items()):
+        if type(v) is ARRAY:
+            arrays.append(v)
+            key.append((name, (IN, v.shape, v.dtype, v.weak_type)))
+        elif type(v) is tuple and any(type(u) is ARRAY for u in v):
+            parts = []
+            for u in v:
+                if type(u) is ARRAY:
+                    arrays.append(u)
+                    parts.append((IN, u.shape, u.dtype, u.weak_type))
+                else:
+                    parts.append(const_key(u))
+            key.append((name, (tuple, tuple(parts))))
+        else:
+            key.append((name, const_key(v)))
+    return tuple(key), arrays
+
+
+def params_template(params: dict, spec: Any) -> Any:
+    """``params`` with each concrete array replaced by ``spec(array)`` (same order as
+    :func:`split_array_params`); ``params`` itself where it holds none."""
+    if not any(type(v) is ARRAY or (type(v) is tuple and any(type(u) is ARRAY for u in v))
+               for v in params.values()):
+        return params
+    out = {}
+    for name, v in sorted(params.items()):
+        if type(v) is ARRAY:
+            out[name] = spec(v)
+        elif type(v) is tuple and any(type(u) is ARRAY for u in v):
+            out[name] = tuple(spec(u) if type(u) is ARRAY else u for u in v)
+        else:
+            out[name] = v
+    return out
+
+
+def fill_params(template: dict, value: Any) -> dict:
+    """A template's params with each :class:`Input` ``s`` replaced by ``value(s)``, in key order."""
+    out = {}
+    for name, v in sorted(template.items()):
+        if type(v) is Input:
+            out[name] = value(v)
+        elif type(v) is tuple and any(type(u) is Input for u in v):
+            out[name] = tuple(value(u) if type(u) is Input else u for u in v)
+        else:
+            out[name] = v
+    return out
 
 
 _AVALS: dict[Any, Any] = {}  # (prim, argument avals and constants, params) -> output avals
@@ -412,8 +484,10 @@ def _call(slot: Slot, program: Any, inputs: list) -> Any:
 
 
 def forward_plan(nodes: list[Node]) -> list[tuple]:
-    """The segment as (prim, argument spec, params) steps, with no array in it: an argument is
-    ``("in",)`` (the next concrete input), ``("n", position, index)`` or ``("c", constant)``."""
+    """The segment as (prim, argument spec, params, params hold inputs) steps, with no array in it:
+    an argument is ``("in",)`` (the next concrete input), ``("n", position, index)`` or
+    ``("c", constant)``; an index array among the params is ``IN`` (the next input after the
+    arguments', see :func:`split_array_params`)."""
     plan = []
     for n in nodes:
         spec = []
@@ -421,10 +495,11 @@ def forward_plan(nodes: list[Node]) -> list[tuple]:
             if type(a) is tuple:
                 spec.append(("n", a[0], a[1]))
             elif type(a) is ARRAY:
-                spec.append(("in",))
+                spec.append(IN)
             else:
                 spec.append(("c", a))
-        plan.append((n[0], tuple(spec), n[2]))
+        template = params_template(n[2], lambda v: Input(IN))
+        plan.append((n[0], tuple(spec), template, template is not n[2]))
     return plan
 
 
@@ -432,8 +507,10 @@ def replay(plan: list[tuple], inputs: Any) -> list[tuple]:
     """Every step's outputs, running ``plan`` on ``inputs`` (arrays or JAX tracers)."""
     it = iter(inputs)
     results: list[tuple] = []
-    for prim, spec, params in plan:
+    for prim, spec, params, takes_inputs in plan:
         args = [next(it) if s[0] == "in" else results[s[1]][s[2]] if s[0] == "n" else s[1] for s in spec]
+        if takes_inputs:
+            params = fill_params(params, lambda s: next(it))
         out = prim.impl(*args, **params)
         results.append(tuple(out) if prim.multiple_results else (out,))
     return results

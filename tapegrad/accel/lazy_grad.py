@@ -101,8 +101,10 @@ def _plan(seg: lazy.Segment, tape: Tape, seeds: dict) -> tuple:
     for e in tape.entries:
         out = e.out
         out_spec = None if out is None else tuple(spec(o) for o in out) if e.prim.multiple_results else spec(out)
-        entries.append((e.prim, e.in_ids, e.out_ids, tuple(spec(a) for a in e.args), out_spec, e.params,
-                        e.out_avals))
+        # An index array among the params is the program's input, never a baked-in constant.
+        params = lazy.params_template(e.params, lambda v: lazy.Input(spec(v)))
+        entries.append((e.prim, e.in_ids, e.out_ids, tuple(spec(a) for a in e.args), out_spec,
+                        (params, params is not e.params), e.out_avals))
     return (lazy.forward_plan(seg.nodes), entries, len(seg.inputs), tuple(seeds),
             tuple(i for i, _, _ in tape.inputs))
 
@@ -121,8 +123,9 @@ def _function(plan: tuple, wanted: tuple) -> Callable[..., tuple]:
 
         rebuilt = [Entry(prim, in_ids, out_ids, tuple(value(s) for s in args),
                          None if out is None else tuple(value(s) for s in out) if prim.multiple_results
-                         else value(out), params, out_avals, ())
-                   for prim, in_ids, out_ids, args, out, params, out_avals in entries]
+                         else value(out), lazy.fill_params(params, value) if takes_inputs else params,
+                         out_avals, ())
+                   for prim, in_ids, out_ids, args, out, (params, takes_inputs), out_avals in entries]
         cts = sweep(rebuilt, dict(zip(seed_ids, dyn[n_inputs:])))
         return [results[k][i] for k, i in wanted], [cts.get(i) for i in input_ids]
 

@@ -1,8 +1,8 @@
 """Attention: ``F.scaled_dot_product_attention``, PyTorch's semantics (``nn.MultiheadAttention``, built on
 the helpers here, is in :mod:`tapegrad.nn.attention_layers`).
 
-Both are compositions of tapegrad ops (einsum, where, exp, sum), so every
-transform differentiates them to any order; no new primitive is needed.
+Both are compositions of tapegrad ops (einsum, where, the safe softmax of
+``rules.activations``), so every transform differentiates them to any order.
 
 Masks follow PyTorch exactly, and the two conventions differ there:
 
@@ -30,7 +30,7 @@ import numpy as np
 import tapegrad.numpy as tnp
 from tapegrad.nn import functional_base as F
 from tapegrad.nn.keys import as_key
-from tapegrad.transforms import stop_gradient
+from tapegrad.rules import activations as _act
 
 Array = Any
 
@@ -45,13 +45,9 @@ def _is_bool(x: Array) -> bool:
 
 def _safe_softmax(logits: Array) -> Array:
     """Softmax over the last axis where a row of only ``-inf`` gives zeros, not NaN (PyTorch's
-    ``_safe_softmax``, used by its math backend since 2.5). The max is a constant shift: the softmax
-    does not depend on it, so no gradient flows through it (and none through an infinite one)."""
-    m = stop_gradient(tnp.max(logits, axis=-1, keepdims=True))
-    m = tnp.where(tnp.isfinite(m), m, 0.0)
-    e = tnp.exp(logits - m)
-    s = tnp.sum(e, axis=-1, keepdims=True)
-    return e / tnp.where(s == 0, 1.0, s)
+    ``_safe_softmax``, used by its math backend since 2.5): one primitive with its rule
+    (``rules.activations.safe_softmax_p``)."""
+    return _act.safe_softmax_p(logits)
 
 
 def _dropout(p: Array, dropout_p: float, dropout_key: Any, op: str) -> Array:

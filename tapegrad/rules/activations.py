@@ -1,5 +1,5 @@
-"""Primitives behind ``nn.functional``'s hot path: relu, log_softmax, and the class-weighted sum
-that every class-index loss ends in.
+"""Primitives behind ``nn.functional``'s hot path: relu, log_softmax, attention's safe softmax, and
+the class-weighted sum that every class-index loss ends in.
 
 Each is one jitted forward (one dispatch and, for a new shape, one compile, where the same
 function composed from ``tnp`` ops costs several of each) with its own VJP rule beside it, in
@@ -30,6 +30,22 @@ def _log_softmax_impl(x, *, axis):
 log_softmax_p = Primitive("log_softmax", jax.jit(_log_softmax_impl, static_argnames="axis"),
                           save_args=False, save_out=True).defvjp(
     lambda g, out, x, axis: g - tnp.exp(out) * tnp.sum(g, axis=axis, keepdims=True))
+
+
+def _safe_softmax_impl(x):
+    # A row of only -inf gives zeros, not NaN (PyTorch's `_safe_softmax`): the max shift is 0 there
+    # and the sum is 0, divided by 1 instead.
+    m = jax.lax.stop_gradient(jnp.max(x, axis=-1, keepdims=True))
+    e = jnp.exp(x - jnp.where(jnp.isfinite(m), m, jnp.zeros((), x.dtype)))
+    s = jnp.sum(e, axis=-1, keepdims=True)
+    return e / jnp.where(s == 0, jnp.ones((), x.dtype), s)
+
+
+# d softmax: out * (g - sum(g * out)), on the output (zero on an all -inf row, whose output is zero).
+# One primitive, where the composed version needs comparisons (isfinite, == 0) whose plain results
+# would make a lazy segment run in the middle of every attention layer.
+safe_softmax_p = Primitive("safe_softmax", jax.jit(_safe_softmax_impl), save_args=False, save_out=True).defvjp(
+    lambda g, out, x: out * (g - tnp.sum(g * out, axis=-1, keepdims=True)))
 
 
 def _weighted_sum_impl(x, coef, *, axis):
