@@ -336,34 +336,40 @@ def split_array_params(params: dict) -> tuple[tuple, list]:
     return tuple(key), arrays
 
 
-def params_template(params: dict, spec: Any) -> Any:
+def _replace(params: dict, match: Any, f: Any) -> dict:
+    """``params`` (in key order) with each value ``v`` for which ``match(v)``, alone or inside a
+    tuple, replaced by ``f(v)``."""
+    out = {}
+    for name, v in sorted(params.items()):
+        if match(v):
+            out[name] = f(v)
+        elif type(v) is tuple and any(match(u) for u in v):
+            out[name] = tuple(f(u) if match(u) else u for u in v)
+        else:
+            out[name] = v
+    return out
+
+
+def _is_array(v: Any) -> bool:
+    return type(v) is ARRAY
+
+
+def _is_input(v: Any) -> bool:
+    return type(v) is Input
+
+
+def params_template(params: dict, spec: Any) -> dict:
     """``params`` with each concrete array replaced by ``spec(array)`` (same order as
     :func:`split_array_params`); ``params`` itself where it holds none."""
     if not any(type(v) is ARRAY or (type(v) is tuple and any(type(u) is ARRAY for u in v))
                for v in params.values()):
         return params
-    out = {}
-    for name, v in sorted(params.items()):
-        if type(v) is ARRAY:
-            out[name] = spec(v)
-        elif type(v) is tuple and any(type(u) is ARRAY for u in v):
-            out[name] = tuple(spec(u) if type(u) is ARRAY else u for u in v)
-        else:
-            out[name] = v
-    return out
+    return _replace(params, _is_array, spec)
 
 
 def fill_params(template: dict, value: Any) -> dict:
-    """A template's params with each :class:`Input` ``s`` replaced by ``value(s)``, in key order."""
-    out = {}
-    for name, v in sorted(template.items()):
-        if type(v) is Input:
-            out[name] = value(v)
-        elif type(v) is tuple and any(type(u) is Input for u in v):
-            out[name] = tuple(value(u) if type(u) is Input else u for u in v)
-        else:
-            out[name] = v
-    return out
+    """A template's params with each :class:`Input` ``s`` replaced by ``value(s)``."""
+    return _replace(template, _is_input, value)
 
 
 _AVALS: dict[Any, Any] = {}  # (prim, argument avals and constants, params) -> output avals
