@@ -23,7 +23,7 @@ from typing import Any
 
 import jax
 
-from tapegrad.accel import errors, lazy
+from tapegrad.accel import errors, lazy, segment_program
 from tapegrad.accel.key import ARRAY, Unkeyable, array_key
 from tapegrad.accel.lazy import LazyArray
 from tapegrad.accel.policy import NEVER, Family, Policy, Slot, now
@@ -61,9 +61,9 @@ def backward(tape: Tape, seeds: dict[int, Any], consume: bool, fallback: Sweep) 
             slot = None
         if slot is not None and slot.program is not NEVER:
             if slot.plan is None:
-                fam = POLICY.families.slot(("grad", lazy.family_of(seg.keys), key[1:]), Family)
+                fam = POLICY.families.slot(("grad", segment_program.family_of(seg.keys), key[1:]), Family)
                 units = len(seg.nodes) + len(tape.entries)
-                if not lazy.compile_now(POLICY, slot, fam, units, 2 * seg.new_ops):
+                if not segment_program.compile_now(POLICY, slot, fam, units, 2 * seg.new_ops):
                     t0 = now()
                     cts = _eager(tape, seeds, consume, fallback)
                     POLICY.interpreted(slot, fam, now() - t0)
@@ -102,10 +102,10 @@ def _plan(seg: lazy.Segment, tape: Tape, seeds: dict) -> tuple:
         out = e.out
         out_spec = None if out is None else tuple(spec(o) for o in out) if e.prim.multiple_results else spec(out)
         # An index array among the params is the program's input, never a baked-in constant.
-        params = lazy.params_template(e.params, lambda v: lazy.Input(spec(v)))
+        params = segment_program.params_template(e.params, lambda v: segment_program.Input(spec(v)))
         entries.append((e.prim, e.in_ids, e.out_ids, tuple(spec(a) for a in e.args), out_spec,
                         (params, params is not e.params), e.out_avals))
-    return (lazy.forward_plan(seg.nodes), entries, len(seg.inputs), tuple(seeds),
+    return (segment_program.forward_plan(seg.nodes), entries, len(seg.inputs), tuple(seeds),
             tuple(i for i, _, _ in tape.inputs))
 
 
@@ -115,7 +115,7 @@ def _function(plan: tuple, wanted: tuple) -> Callable[..., tuple]:
 
     def program(*dyn: Any) -> tuple:
         inputs = dyn[:n_inputs]
-        results = lazy.replay(forward, inputs)
+        results = segment_program.replay(forward, inputs)
 
         def value(s: tuple) -> Any:
             kind = s[0]
@@ -123,7 +123,7 @@ def _function(plan: tuple, wanted: tuple) -> Callable[..., tuple]:
 
         rebuilt = [Entry(prim, in_ids, out_ids, tuple(value(s) for s in args),
                          None if out is None else tuple(value(s) for s in out) if prim.multiple_results
-                         else value(out), lazy.fill_params(params, value) if takes_inputs else params,
+                         else value(out), segment_program.fill_params(params, value) if takes_inputs else params,
                          out_avals, ())
                    for prim, in_ids, out_ids, args, out, (params, takes_inputs), out_avals in entries]
         cts = sweep(rebuilt, dict(zip(seed_ids, dyn[n_inputs:])))
@@ -137,7 +137,7 @@ def _run(slot: FusedSlot, seg: lazy.Segment, tape: Tape, seeds: dict) -> dict:
     plan = slot.plan
     nodes, inputs, _, _, _ = seg.take("with the backward sweep, as one program")
     tape.entries.clear()
-    live = lazy.live_outputs(nodes)
+    live = segment_program.live_outputs(nodes)
     wanted = tuple((k, i) for k, i, _ in live)
     program = slot.programs.get(wanted)
     if program is None:
