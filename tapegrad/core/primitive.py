@@ -55,7 +55,7 @@ class Primitive:
     """
 
     __slots__ = ("name", "impl", "vjps", "vjp_all", "vjp_each", "save_args", "save_out", "multiple_results",
-                 "differentiable", "symbolic_zeros")
+                 "differentiable", "symbolic_zeros", "pending_constant")
 
     def __init__(self, name: str, impl: Callable[..., Any], *, save_args: bool = True,
                  save_out: bool = False, multiple_results: bool = False, differentiable: bool = True,
@@ -72,6 +72,10 @@ class Primitive:
         # A multi-output rule that takes None for an output without cotangent (instead of zeros):
         # a loop's stacked residual outputs never receive one, and must not be materialised.
         self.symbolic_zeros = symbolic_zeros
+        # A non-differentiable op of the library whose result only ever feeds the library's own
+        # recorded primitives (a loss's class coefficients): inside a transform it may stay pending
+        # with the segment even when no argument is (tapegrad.accel.lazy), never reaching user code.
+        self.pending_constant = False
         if register:
             REGISTRY[name] = self
 

@@ -266,27 +266,6 @@ def _per_class(weight: Array | None, nd: int, c: int, op: str) -> Array | None:
     return weight if nd == 1 else tnp.reshape(weight, (1, c) + (1,) * (nd - 2))
 
 
-@functools.partial(jax.jit, static_argnames=("c", "nd", "ignore_index", "reduction", "label_smoothing", "dtype"))
-def _class_coefficients(target: Array, weight: Array | None, *, c: int, nd: int, ignore_index: int,
-                        reduction: str, label_smoothing: float, dtype: Any) -> Array:
-    """``coef`` with the input's shape such that the loss is ``sum(coef * logp)`` (over the class
-    axis for reduction='none'): ``-(1 - ls) w[t] onehot(t) - (ls / C) w`` on the non-ignored
-    targets, divided by their total weight for 'mean'. One jitted call, no derivative."""
-    valid = target != ignore_index
-    w = jnp.ones(c, dtype) if weight is None else weight.astype(dtype)
-    hit = target[..., None] == jnp.arange(c)
-    # w[t] as a masked sum over the classes, not a gather: under an explicit batch sharding a gather
-    # from the replicated w by sharded targets has no unambiguous output sharding (ShardingTypeError).
-    w_t = jnp.where(valid, jnp.sum(jnp.where(hit, w, jnp.zeros((), dtype)), axis=-1), jnp.zeros((), dtype))
-    coef = ((1 - label_smoothing) * w_t)[..., None] * hit
-    if label_smoothing > 0:
-        coef = coef + (label_smoothing / c) * valid[..., None] * w
-    if reduction == "mean":
-        coef = coef / jnp.sum(w_t)  # PyTorch divides by the total weight (NaN if every target is ignored)
-    coef = (-coef).astype(dtype)
-    return coef if nd == 1 else jnp.moveaxis(coef, -1, 1)
-
-
 def _nll(logp: Array, target: Array, weight: Array | None, ignore_index: int, reduction: str,
          label_smoothing: float, op: str) -> Array:
     nd = tnp.ndim(logp)
@@ -295,9 +274,11 @@ def _nll(logp: Array, target: Array, weight: Array | None, ignore_index: int, re
     wc = _per_class(weight, nd, c, op)  # checks the shape before the gather, which would clamp
     if type(weight) is not Tracer and _is_float(logp):
         # The loss is linear in logp: one coefficient array and one weighted sum (two dispatches).
-        coef = _class_coefficients(as_jax(target), None if weight is None else as_jax(weight), c=c,
-                                   nd=nd, ignore_index=ignore_index, reduction=reduction,
-                                   label_smoothing=float(label_smoothing), dtype=np.dtype(tnp.result_type(logp)))
+        # On a tape, the coefficients may stay pending in a lazy segment (they feed weighted_sum only).
+        coefficients = _act.class_coefficients_p if type(logp) is Tracer else _act.class_coefficients
+        coef = coefficients(as_jax(target), None if weight is None else as_jax(weight), c=c, nd=nd,
+                            ignore_index=ignore_index, reduction=reduction,
+                            label_smoothing=float(label_smoothing), dtype=np.dtype(tnp.result_type(logp)))
         return _act.weighted_sum_p(logp, coef, axis=None if reduction != "none" else (cax,))
     # A differentiated weight: the same loss composed from tnp ops, so the gradient reaches the weight.
     valid = as_jax(target) != ignore_index  # an array even for a Python int target

@@ -8,6 +8,8 @@ tapegrad ops, so higher orders work as for any primitive. PyTorch fuses the same
 """
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
@@ -59,6 +61,32 @@ def _weighted_sum_rule(g, out, x, coef, axis):
     kept = tuple(1 if (axis is None or i in axis) else s for i, s in enumerate(shape))
     return tnp.where(coef != 0, coef * tnp.reshape(g, kept), 0.0)
 
+
+@functools.partial(jax.jit, static_argnames=("c", "nd", "ignore_index", "reduction", "label_smoothing", "dtype"))
+def class_coefficients(target, weight, *, c, nd, ignore_index, reduction, label_smoothing, dtype):
+    """``coef`` with the input's shape such that the loss is ``sum(coef * logp)`` (over the class
+    axis for reduction='none'): ``-(1 - ls) w[t] onehot(t) - (ls / C) w`` on the non-ignored
+    targets, divided by their total weight for 'mean'. One jitted call, no derivative."""
+    valid = target != ignore_index
+    w = jnp.ones(c, dtype) if weight is None else weight.astype(dtype)
+    hit = target[..., None] == jnp.arange(c)
+    # w[t] as a masked sum over the classes, not a gather: under an explicit batch sharding a gather
+    # from the replicated w by sharded targets has no unambiguous output sharding (ShardingTypeError).
+    w_t = jnp.where(valid, jnp.sum(jnp.where(hit, w, jnp.zeros((), dtype)), axis=-1), jnp.zeros((), dtype))
+    coef = ((1 - label_smoothing) * w_t)[..., None] * hit
+    if label_smoothing > 0:
+        coef = coef + (label_smoothing / c) * valid[..., None] * w
+    if reduction == "mean":
+        coef = coef / jnp.sum(w_t)  # PyTorch divides by the total weight (NaN if every target is ignored)
+    coef = (-coef).astype(dtype)
+    return coef if nd == 1 else jnp.moveaxis(coef, -1, 1)
+
+
+# The same as a primitive that may stay pending in a lazy segment (its result feeds weighted_sum_p
+# only): the coefficients are then computed inside the step's program, not by a call (and, for every
+# new batch size, a compile) of their own.
+class_coefficients_p = Primitive("class_coefficients", class_coefficients, differentiable=False)
+class_coefficients_p.pending_constant = True
 
 # weighted_sum(x, coef) = sum(where(coef != 0, coef * x, 0), axis): a loss's picked, weighted and
 # normalised log-probabilities in one op. `coef` (targets and weights) has no derivative.
