@@ -128,7 +128,7 @@ class State:
         self.depth = depth
 
 
-MAX_STATES = 200_000  # the trie is dropped (and regrown) past this many steps: programs are cached apart
+MAX_STATES = 50_000  # the trie is dropped (and regrown) past this many steps: programs are cached apart
 _root = State()
 _states = 0
 
@@ -148,7 +148,8 @@ class Segment:
     and backward only when the segment holds its whole tape (:mod:`tapegrad.accel.lazy_grad`).
     """
 
-    __slots__ = ("nodes", "keys", "inputs", "state", "new_ops", "tape", "first", "recorded", "mark", "lock")
+    __slots__ = ("nodes", "keys", "inputs", "state", "new_ops", "tape", "first", "recorded", "base", "mark",
+                 "lock")
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -163,6 +164,7 @@ class Segment:
         self.tape: Any = None
         self.first = 0
         self.recorded = 0
+        self.base = 0  # the tape id of the segment's first recorded output: keys hold ids relative to it
         self.mark: list | None = None  # this segment's mark on its tape (Tape.segments)
 
     def take(self, how: str) -> tuple:
@@ -271,6 +273,18 @@ def defer(prim: Any, args: tuple, params: dict, top: Any, in_ids: tuple | None) 
                 pkey, param_arrays = segment_program.split_array_params(params)
         else:
             pkey = ()
+        if in_ids is not None:
+            # Tape ids relative to the segment's first: a long loop cut into segments by the bound
+            # repeats one structure, not a new one per segment (and the trie does not grow with it).
+            base = seg.base if seg.tape is not None else top._next_id
+            if len(in_ids) == 1:
+                i = in_ids[0]
+                in_ids = (None if i is None else i - base,)
+            elif len(in_ids) == 2:
+                i, j = in_ids
+                in_ids = (None if i is None else i - base, None if j is None else j - base)
+            else:
+                in_ids = tuple([None if i is None else i - base for i in in_ids])
         key = (prim, tuple(argkeys), pkey, in_ids)
         child = state.children.get(key)
     except (Unkeyable, TypeError):  # an unkeyable or unhashable param
@@ -290,7 +304,7 @@ def defer(prim: Any, args: tuple, params: dict, top: Any, in_ids: tuple | None) 
     if in_ids is not None:
         tape = top.tape
         if seg.tape is None:
-            seg.tape, seg.first = tape, len(tape.entries)
+            seg.tape, seg.first, seg.base = tape, len(tape.entries), top._next_id
             seg.mark = [seg.first, 0, "pending"]
             tape.segments.append(seg.mark)
         seg.recorded += 1

@@ -54,8 +54,10 @@ def backward(tape: Tape, seeds: dict[int, Any], consume: bool, fallback: Sweep) 
     if consume and not debug.active and seg.tape is tape and seg.first == 0 \
             and seg.recorded == len(tape.entries) and tape.entries:
         try:
+            # The trie's keys hold tape ids relative to the segment's base; with the base, the seeds'
+            # and the inputs' ids, equal keys mean equal tapes, absolute ids included.
             key = (seg.state, tuple((i, array_key(g)) for i, g in seeds.items()),
-                   tuple(i for i, _, _ in tape.inputs))
+                   tuple(i for i, _, _ in tape.inputs), seg.base)
             slot = POLICY.slots.slot(key, FusedSlot)
         except Unkeyable:
             slot = None

@@ -90,6 +90,10 @@ def fill_params(template: dict, value: Any) -> dict:
 # A whole segment's host cost, interpreted, is one dispatch per node plus, for ops JAX has not yet
 # compiled for these shapes, a compile each; compiled, one compile of the program.
 POLICY = Policy(base=0.05, per_unit=5e-4, slots=256, families=256, repeat=20)
+# XLA's compile time grows steeply with a program's outputs: a 1,024-op segment whose ~1,000 values
+# a tape keeps as residuals took 27 s to compile (2-core CPU, jax 0.10), where a fused gradient of the
+# same length, which returns a few arrays, takes 0.3 s. Segments with more live values run op by op.
+MAX_OUTPUTS = 64
 OP_COMPILE = 0.02  # seconds JAX takes to compile one small op for new shapes (2-core CPU, jax 0.10)
 
 
@@ -122,6 +126,8 @@ def execute(nodes: list[Node], inputs: list, state: Any, keys: list, new_ops: in
     live = live_outputs(nodes)
     if not live:
         return
+    if len(live) > MAX_OUTPUTS:
+        return interpret(nodes, live)
     wanted = tuple((k, i) for k, i, _ in live)
     slot = POLICY.slots.slot((state, wanted), Slot)
     program = slot.program
