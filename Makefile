@@ -36,7 +36,7 @@ graphviz:
 # The whole suite with lazy segments (the default), then a representative subset eager-exact: every
 # primitive dispatched as it is recorded (TAPEGRAD_LAZY=0), the path tg.config.update("lazy", False) gives.
 EAGER_EXACT = tests/test_core.py tests/test_transforms.py tests/test_elementwise.py tests/test_arithmetic.py \
-	tests/test_nn.py tests/test_optim.py tests/test_user_errors.py tests/test_lazy.py
+	tests/test_user_errors.py tests/test_lazy.py
 
 test: $(VENV)/.dev-installed graphviz
 	$(PY) -m pytest -n 2 --dist worksteal tests
