@@ -5,6 +5,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import tree_flatten, tree_map, tree_unflatten
@@ -246,8 +247,9 @@ _ARRAY = type(jnp.zeros(()))
 
 def _ones(shape: tuple, dtype: Any) -> Any:
     """The seed of a gradient: ones of the output's shape (cached: arrays are immutable, and a
-    dispatch of jnp.ones costs as much as a small program)."""
-    key = (tuple(shape), np.dtype(dtype))
+    dispatch of jnp.ones costs as much as a small program). Keyed by the default device too, which
+    ``jax.default_device`` may change between calls."""
+    key = (tuple(shape), np.dtype(dtype), jax.config.jax_default_device)
     seed = _SEEDS.get(key)
     if seed is None:
         seed = jnp.ones(shape, dtype)
