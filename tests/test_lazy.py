@@ -315,9 +315,9 @@ def test_fused_gradients_of_many_primitives_match_the_step_by_step_path(lazy_on)
     finally:
         policy.Policy.should_compile = saved
         tg.accel.clear()
-    # Three end their segment before the backward and take the step-by-step sweep instead: "binary"'s
-    # comparison, sort's and max-pooling's integer outputs (plain arrays, computed when recorded).
-    assert fused >= len(cases) - 3
+    # "binary"'s comparison hands a plain array to this code: its segment runs before the backward,
+    # which takes the step-by-step sweep. Sort's and max pooling's integer outputs stay pending.
+    assert fused >= len(cases) - 1
     for name in cases:
         for g in got[name]:
             np.testing.assert_allclose(g, want[name], rtol=1e-10, atol=1e-12, err_msg=name)

@@ -260,7 +260,7 @@ def defer(prim: Any, args: tuple, params: dict, top: Any, in_ids: tuple | None) 
             except Unkeyable:
                 return NotImplemented
             node_args.append(a)
-    if in_ids is None and not pending and not (prim.pending_constant and depth == 1):
+    if in_ids is None and not pending and not (prim.pending_constant and not prim.differentiable and depth == 1):
         return NotImplemented
     nodes = seg.nodes
     state = seg.state if nodes else _root  # a segment starts at the root of today's trie (see clear)

@@ -72,9 +72,11 @@ class Primitive:
         # A multi-output rule that takes None for an output without cotangent (instead of zeros):
         # a loop's stacked residual outputs never receive one, and must not be materialised.
         self.symbolic_zeros = symbolic_zeros
-        # A non-differentiable op of the library whose result only ever feeds the library's own
-        # recorded primitives (a loss's class coefficients): inside a transform it may stay pending
-        # with the segment even when no argument is (tapegrad.accel.lazy), never reaching user code.
+        # The library consumes this op's plain (non-differentiable) results itself, or computes them
+        # before they reach user code, so with lazy segments they may stay pending (tapegrad.accel.lazy):
+        # a non-differentiable op (a loss's class coefficients) is deferred inside a transform even
+        # when no argument is pending; a differentiable one's integer outputs (max pooling's window
+        # indices, sort's permutation) are not computed when it is recorded.
         self.pending_constant = False
         if register:
             REGISTRY[name] = self
@@ -307,7 +309,7 @@ def record(top: Any, prim: Primitive, in_ids: tuple, saved: tuple, out: Any, par
                 results.append(t)
                 out_ids.append(t.id)
             else:
-                results.append(_concrete(o))
+                results.append(o if prim.pending_constant else _concrete(o))
                 out_ids.append(None)
         out_ids = tuple(out_ids)
         out_avals = tuple((tuple(o.shape), o.dtype) for o in out)

@@ -412,6 +412,7 @@ def _sort_vjp(gs, out, x, axis, stable, descending):
 
 _sort = Primitive("sort", _sort_impl, save_args=False, save_out=True, multiple_results=True)
 _sort.defvjp_all(_sort_vjp)
+_sort.pending_constant = True  # its permutation output is the rule's, never a user's: it may stay pending
 
 
 def sort(a, axis=-1, *, kind=None, order=None, stable=True, descending=False):
