@@ -315,9 +315,10 @@ def test_fused_gradients_of_many_primitives_match_the_step_by_step_path(lazy_on)
     finally:
         policy.Policy.should_compile = saved
         tg.accel.clear()
-    # "binary"'s comparison hands a plain array to this code: its segment runs before the backward,
-    # which takes the step-by-step sweep. Sort's and max pooling's integer outputs stay pending.
-    assert fused >= len(cases) - 1
+    # Two segments run before the backward, which then takes the step-by-step sweep: "binary"'s
+    # comparison hands a plain array to this code, max pooling computes its window indices when it
+    # is recorded (measured faster for conv nets). Sort's permutation stays pending.
+    assert fused >= len(cases) - 2
     for name in cases:
         for g in got[name]:
             np.testing.assert_allclose(g, want[name], rtol=1e-10, atol=1e-12, err_msg=name)

@@ -75,8 +75,8 @@ class Primitive:
         # The library consumes this op's plain (non-differentiable) results itself, or computes them
         # before they reach user code, so with lazy segments they may stay pending (tapegrad.accel.lazy):
         # a non-differentiable op (a loss's class coefficients) is deferred inside a transform even
-        # when no argument is pending; a differentiable one's integer outputs (max pooling's window
-        # indices, sort's permutation) are not computed when it is recorded.
+        # when no argument is pending; a differentiable one's integer outputs (sort's permutation)
+        # are not computed when it is recorded.
         self.pending_constant = False
         if register:
             REGISTRY[name] = self

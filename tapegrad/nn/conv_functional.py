@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 import tapegrad.numpy as tnp
-from tapegrad.core.primitive import concrete_tree
 from tapegrad.nn import functional_base as F
 from tapegrad.rules import conv as _conv
 
@@ -160,7 +159,7 @@ def max_pool1d(input: Array, kernel_size: int | Sequence[int], stride: int | Seq
     out, idx = tnp.squeeze(out, 2), idx[:, :, 0]  # with H = 1 the flat index is the index into L
     if tnp.ndim(input) == 2:
         out, idx = tnp.squeeze(out, 0), idx[0]
-    return (out, concrete_tree(idx)) if return_indices else out  # indices: computed for the user
+    return (out, idx) if return_indices else out
 
 
 def avg_pool1d(input: Array, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
@@ -264,7 +263,7 @@ def _adaptive_max(op: str, input: Array, output_size: Any, n: int, return_indice
     x = tnp.reshape(view, (-1, 1) + tuple(tnp.shape(view)[-2:]))  # every plane its own channel
     val, idx = _conv.adaptive_max_pool2d(x, output_size=(1,) * (2 - n) + out)
     val, idx = tnp.reshape(val, lead + out), tnp.reshape(idx, lead + out)
-    return (val, concrete_tree(idx)) if return_indices else val  # (as max_pool2d)
+    return (val, idx) if return_indices else val
 
 
 def adaptive_max_pool1d(input: Array, output_size: int | Sequence[int],

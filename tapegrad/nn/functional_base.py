@@ -34,7 +34,6 @@ import numpy as np
 import tapegrad.numpy as tnp
 from tapegrad.core import scope as _scope
 from tapegrad.core.foreign import as_jax
-from tapegrad.core.primitive import concrete_tree
 from tapegrad.core.tracer import Tracer
 from tapegrad.rules import activations as _act
 from tapegrad.rules import conv as _conv
@@ -537,7 +536,7 @@ def max_pool2d(input: Array, kernel_size: int | Sequence[int], stride: int | Seq
     out, idx = _conv.max_pool2d(x, kernel_size=k, stride=s, padding=p, dilation=d, ceil_mode=ceil_mode)
     if tnp.ndim(input) == 3:
         out, idx = tnp.squeeze(out, 0), idx[0]
-    return (out, concrete_tree(idx)) if return_indices else out  # indices: computed for the user
+    return (out, idx) if return_indices else out
 
 
 def avg_pool2d(input: Array, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,

@@ -407,7 +407,9 @@ def _max_pool_rule(gs, out, x, **params):
 
 max_pool2d_p = Primitive("max_pool2d", _max_pool_impl, save_args=False, save_out=True,
                          multiple_results=True).defvjp_all(_max_pool_rule)
-max_pool2d_p.pending_constant = True  # the indices stay pending on a lazy tape: nn computes them for users
+# The window indices are computed when the op is recorded, which ends a lazy segment there. Measured
+# (small CNN, 2-core CPU): the fused forward+backward program that pending indices allow ran 5%
+# slower (12.2 ms) than the forward segments and the compiled sweep it replaces (11.7 ms).
 
 
 def _flat_index(idx, size):
@@ -577,7 +579,6 @@ def _adaptive_max_rule(gs, out, x, *, output_size):
 
 adaptive_max_pool2d_p = Primitive("adaptive_max_pool2d", _jit(_adaptive_max_impl, "output_size"), save_args=False,
                                   save_out=True, multiple_results=True).defvjp_all(_adaptive_max_rule)
-adaptive_max_pool2d_p.pending_constant = True  # (as max_pool2d_p)
 
 
 def adaptive_max_pool2d(x, *, output_size: tuple[int, int]) -> tuple[Any, Any]:
