@@ -78,7 +78,7 @@ def _run(key: tuple, entries: list, seeds: dict, dyn: list, consume: bool, pullb
     else:
         cts = _call(slot, program, dyn)
     if cts is not None and consume:
-        entries.clear()
+        entries[:] = [None] * len(entries)  # consumed as the interpreted sweep leaves it (listings count them)
     return cts
 
 

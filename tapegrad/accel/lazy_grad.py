@@ -138,7 +138,7 @@ def _run(slot: FusedSlot, seg: lazy.Segment, tape: Tape, seeds: dict) -> dict:
     """One call of the fused program. The tape is consumed: its residuals are never materialised."""
     plan = slot.plan
     nodes, inputs, _, _, _ = seg.take("with the backward sweep, as one program")
-    tape.entries.clear()
+    tape.entries[:] = [None] * len(tape.entries)  # consumed, as the sweep consumes: each entry dropped
     live = segment_program.live_outputs(nodes)
     wanted = tuple((k, i) for k, i, _ in live)
     program = slot.programs.get(wanted)
