@@ -30,7 +30,6 @@ from typing import Any
 
 import jax
 import numpy as np
-from jax.tree_util import tree_map
 
 from tapegrad.accel import errors, segment_program
 from tapegrad.accel.key import ARRAY, Unkeyable, const_key, params_key
@@ -362,16 +361,6 @@ def _abstract_eval(prim: Any, args: tuple, params: dict) -> Any:
 
 
 # ---- reading ---------------------------------------------------------------------------------
-
-def force(x: Any) -> Any:
-    """``x``'s array if it is lazy (running its segment), else ``x``."""
-    return x.force() if type(x) is LazyArray else x
-
-
-def force_tree(tree: Any) -> Any:
-    """Every lazy leaf of ``tree`` computed (one segment run for all of them)."""
-    return tree_map(force, tree)
-
 
 def settle(entries: list) -> None:
     """Give every pending value on a tape's entries its array (one segment run), and put the arrays
